@@ -1,0 +1,5 @@
+"""Reference baseline models. Importing this package registers the built-ins (lazily, by name)."""
+
+from nbench.registry import register
+
+register("models", "smoothing", "nbench.baselines.smoothing:SmoothingModel")

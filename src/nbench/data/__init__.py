@@ -1,0 +1,1 @@
+"""Data sources that produce :class:`~nbench.data.container.SpikeData`."""

@@ -1,0 +1,42 @@
+"""Metrics: pure, typed functions with NLB'21-exact definitions, plus their metadata.
+
+``METRICS`` is the single source of truth for metric names (NLB's exact spelling where NLB defines them) and
+their direction. Functions live in the submodules; see ``nbench.scoring`` for how targets select them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Name, direction and meaning of a metric."""
+
+    name: str
+    higher_is_better: bool
+    description: str
+
+
+METRICS: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo("co-bps", True, "co-smoothing bits/spike on held-out neurons of eval trials (NLB population form)"),
+        MetricInfo("co-bps per neuron", True,
+                   "co-smoothing bits/spike computed per held-out neuron, then averaged (MtM form)"),
+        MetricInfo("fp-bps", True, "forward-prediction bits/spike on all neurons in the forward window (NLB)"),
+        MetricInfo("fp-bps per neuron", True, "forward-prediction bits/spike per neuron, averaged (MtM form)"),
+        MetricInfo("vel R2", True, "R2 of velocity decoded from all rates by NLB's ridge protocol"),
+        MetricInfo("psth R2", True, "R2 of condition-averaged predicted rates against the true PSTHs (NLB)"),
+        MetricInfo("tp corr", False, "mean per-condition correlation of neural speed with produced interval tp "
+                                     "(DMFC_RSG; more negative is better)"),
+        MetricInfo("rate R2 heldin", True, "R2 of predicted against true rates of held-in neurons, per neuron, "
+                                           "averaged (synthetic data)"),
+        MetricInfo("rate R2 heldout", True, "R2 of predicted against true rates of held-out neurons, per neuron, "
+                                            "averaged (synthetic data)"),
+        MetricInfo("rate R2 heldin (cond-avg ref)", True,
+                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition"),
+        MetricInfo("rate R2 heldout (cond-avg ref)", True,
+                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition"),
+    )
+}

@@ -1,0 +1,84 @@
+"""One registry for tasks, models and datasets, lazy and open to plug-ins.
+
+Built-in entries are registered as ``"module:attribute"`` strings and imported only when used, so listing
+names never imports torch. Third-party packages add entries through the entry-point groups
+``nbench.tasks``, ``nbench.models`` and ``nbench.datasets``; an entry point must resolve to a zero-argument
+callable (a class or factory) returning the object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from nbench.errors import UnknownNameError
+
+KINDS = ("tasks", "models", "datasets")
+
+_BUILTIN: dict[str, dict[str, str | Callable[..., Any]]] = {kind: {} for kind in KINDS}
+_KWARGS: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
+_PLUGINS_LOADED = False
+
+
+def register(kind: str, name: str, target: str | Callable[..., Any], **kwargs: Any) -> None:
+    """Register ``target`` (a ``"module:attr"`` path or a callable) under ``name``.
+
+    ``kwargs`` are bound to the target when it is resolved (one class serving several task names).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown registry kind {kind!r}")
+    _BUILTIN[kind][name] = target
+    if kwargs:
+        _KWARGS[kind][name] = kwargs
+
+
+def _load_plugins() -> None:
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    for kind in KINDS:
+        for ep in entry_points(group=f"nbench.{kind}"):
+            _BUILTIN[kind].setdefault(ep.name, ep.value)
+
+
+def names(kind: str) -> list[str]:
+    """Sorted names registered for ``kind`` (built-ins and plug-ins)."""
+    _ensure_builtins()
+    _load_plugins()
+    return sorted(_BUILTIN[kind])
+
+
+def get(kind: str, name: str) -> Any:
+    """Resolve ``name`` to its registered object (the class or factory).
+
+    Raises
+    ------
+    UnknownNameError
+        With "did you mean ..." suggestions when the name is close to a registered one.
+    """
+    known = names(kind)
+    if name not in _BUILTIN[kind]:
+        singular = kind[:-1]
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownNameError(f"unknown {singular} {name!r}{hint} (see `nbench list {kind}`)")
+    target = _BUILTIN[kind][name]
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        _BUILTIN[kind][name] = target = obj
+    kwargs = _KWARGS[kind].get(name)
+    return functools.partial(target, **kwargs) if kwargs else target
+
+
+def _ensure_builtins() -> None:
+    """Import the modules that register the built-in entries (cheap: they only register strings)."""
+    import nbench.baselines  # noqa: F401
+    import nbench.tasks  # noqa: F401

@@ -1,0 +1,191 @@
+"""Run records: one versioned JSON document per run or scored submission.
+
+Schema version 1 (every key always present; ``null`` where not applicable)::
+
+    schema_version  int, 1
+    run_id          unique id of this execution ("20261122T015000Z-1a2b3c4d")
+    run_key         hash of task + task version + phase + dataset version + model + config hash + seed
+    created         UTC time, ISO 8601 with "Z"
+    status          "ok" or "error";  error: message or null
+    kind            "run" (a baseline reproduced by nbench) or "score" (a scored submission file)
+    task            {name, version, phase, bin_ms, group}
+    dataset         {name, source, version, sha256: {file: hash}}
+    model           {name, origin, config, config_hash}
+    seed            int or null
+    metrics         {metric name: {value, higher_is_better, n, ci95: [lo, hi] or null}}
+    reference       {name: {value, higher_is_better, n, ci95}}: numbers that give context (not the model's)
+    cost            {wall_s, fit_s, predict_s, score_s, peak_mem_mb, device}
+    environment     {python, platform, nbench, packages: {name: version}, git_commit, git_dirty}
+    invocation      the command line, or null
+    submission      {path, sha256} for kind "score", else null
+
+Older schema versions load through :func:`migrate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nbench.errors import ValidationError
+from nbench.io import write_json_atomic
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class MetricValue:
+    """One metric of one run."""
+
+    value: float | None
+    higher_is_better: bool
+    n: int | None = None
+    ci95: tuple[float, float] | None = None
+
+
+@dataclass
+class Record:
+    """A run record; see the module docstring for the schema."""
+
+    run_id: str
+    run_key: str
+    created: str
+    status: str
+    kind: str
+    task: dict[str, Any]
+    dataset: dict[str, Any]
+    model: dict[str, Any]
+    seed: int | None
+    metrics: dict[str, MetricValue]
+    reference: dict[str, MetricValue] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    invocation: str | None = None
+    submission: dict[str, Any] | None = None
+    error: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for section in ("metrics", "reference"):
+            for value in out[section].values():
+                if value["ci95"] is not None:
+                    value["ci95"] = list(value["ci95"])
+        order = ["schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
+                 "model", "seed", "metrics", "reference", "cost", "environment", "invocation", "submission"]
+        return {key: out[key] for key in order}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "record") -> Record:
+        data = migrate(data, source)
+        try:
+            metrics = {k: _metric_from(v) for k, v in data["metrics"].items()}
+            reference = {k: _metric_from(v) for k, v in data.get("reference", {}).items()}
+            fields = {k: v for k, v in data.items() if k not in ("metrics", "reference")}
+            return cls(metrics=metrics, reference=reference, **fields)
+        except (KeyError, TypeError) as exc:
+            raise ValidationError(f"{source}: not a valid nbench record ({type(exc).__name__}: {exc})") from exc
+
+
+def _metric_from(value: dict[str, Any]) -> MetricValue:
+    ci = value.get("ci95")
+    return MetricValue(value=value["value"], higher_is_better=bool(value["higher_is_better"]), n=value.get("n"),
+                       ci95=tuple(ci) if ci is not None else None)
+
+
+def _migrate_v0(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 0 (pre-release): flat ``metrics`` {name: float}, ``task`` a string, no ``kind``/``reference``."""
+    from nbench.metrics import METRICS
+
+    out = dict(data)
+    task = out.get("task")
+    if isinstance(task, str):
+        out["task"] = {"name": task, "version": "0", "phase": out.pop("phase", None), "bin_ms": None, "group": task}
+    out["metrics"] = {
+        name: value if isinstance(value, dict) else
+        {"value": value, "higher_is_better": METRICS[name].higher_is_better if name in METRICS else True,
+         "n": None, "ci95": None}
+        for name, value in out.get("metrics", {}).items()
+    }
+    out.setdefault("kind", "run")
+    out.setdefault("reference", {})
+    out.setdefault("status", "ok")
+    out.setdefault("error", None)
+    out.setdefault("submission", None)
+    out.setdefault("invocation", None)
+    out.setdefault("cost", {})
+    out.setdefault("environment", {})
+    out.setdefault("dataset", {"name": out["task"]["name"], "source": None, "version": None, "sha256": {}})
+    out["schema_version"] = 1
+    return out
+
+
+MIGRATIONS = {0: _migrate_v0}
+
+
+def migrate(data: dict[str, Any], source: str = "record") -> dict[str, Any]:
+    """Bring a record dict of any known schema version up to :data:`SCHEMA_VERSION`."""
+    if not isinstance(data, dict):
+        raise ValidationError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int) or version > SCHEMA_VERSION or version < 0:
+        raise ValidationError(f"{source}: key 'schema_version' expected an integer <= {SCHEMA_VERSION}, "
+                              f"got {version!r}")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    return data
+
+
+def make_run_key(task: dict[str, Any], dataset_version: str | None, model_name: str, config_hash: str,
+                 seed: int | None) -> str:
+    """Deterministic key identifying *what* was run (same inputs, same key)."""
+    parts = [task["name"], str(task["version"]), str(task["phase"]), str(dataset_version), model_name, config_hash,
+             str(seed)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def new_run_id() -> str:
+    """Unique id of one execution: UTC timestamp plus random suffix."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_record(record: Record, out_dir: str | Path) -> Path:
+    """Write ``record`` atomically as ``<out_dir>/<task>/<model>/<run_key>-<run_id>.json``; return the path."""
+    path = Path(out_dir) / record.task["name"] / record.model["name"] / f"{record.run_key}-{record.run_id}.json"
+    return write_json_atomic(path, record.to_dict())
+
+
+def load_record(path: str | Path) -> Record:
+    """Load one record (any known schema version)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ValidationError(f"{path}: record not found") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{path}: not valid JSON ({exc})") from exc
+    return Record.from_dict(data, source=str(path))
+
+
+def load_records(directory: str | Path) -> list[Record]:
+    """Load every ``*.json`` record under ``directory`` (recursively), sorted by path."""
+    return [load_record(p) for p in sorted(Path(directory).rglob("*.json"))]
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

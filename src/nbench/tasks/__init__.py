@@ -1,0 +1,1 @@
+"""Task definitions. Importing this package registers the built-in tasks (lazily, by name)."""
