@@ -3,3 +3,4 @@
 from nbench.registry import register
 
 register("models", "smoothing", "nbench.baselines.smoothing:SmoothingModel")
+register("models", "ndt", "nbench.baselines.ndt:NDTModel")
