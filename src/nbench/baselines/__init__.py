@@ -2,5 +2,9 @@
 
 from nbench.registry import register
 
-register("models", "smoothing", "nbench.baselines.smoothing:SmoothingModel")
-register("models", "ndt", "nbench.baselines.ndt:NDTModel")
+register("models", "mean_rate", "nbench.baselines.mean_rate:MeanRateModel",
+         summary="each neuron's mean training rate (the trivial reference)")
+register("models", "smoothing", "nbench.baselines.smoothing:SmoothingModel",
+         summary="NLB spike smoothing + Poisson GLM readout to held-out neurons")
+register("models", "ndt", "nbench.baselines.ndt:NDTModel",
+         summary="Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)")
