@@ -39,6 +39,8 @@ class NDTModel(Model):
         self.net: Any = None
         self.layout: Layout | None = None
         self.summary: Any = None
+        #: Optional ``callback(epoch, train_loss, val_loss_or_None)`` called after every epoch.
+        self.epoch_callback: Any = None
 
     @classmethod
     def default_config(cls, task_name: str) -> NDTConfig:
@@ -62,8 +64,9 @@ class NDTModel(Model):
         with torch.random.fork_rng(devices=[]), training_progress(self.config.max_epochs) as progress:
             trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
                               self.workdir, fingerprint)
-            self.summary = trainer.run(progress=progress)
-        self.net = trainer.model
+            self.net = trainer.model
+            self.summary = trainer.run(callback=self.epoch_callback, progress=progress)
+        self.device = str(self.torch_device)
 
     def predict(self, inputs: TaskInputs) -> Submission:
         if self.net is None or self.layout is None:
@@ -126,8 +129,17 @@ def resolve_device(device: str | None) -> Any:
 
 
 def set_threads() -> None:
-    """Use at most the CPU cores this process may run on (respects OMP_NUM_THREADS via torch's default)."""
+    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on.
+
+    torch's default already follows ``OMP_NUM_THREADS``; the affinity mask covers containers and ``taskset``.
+    """
     import torch
 
+    requested = os.environ.get("NBENCH_NUM_THREADS", "").strip()
+    if requested:
+        if not requested.isdigit() or int(requested) < 1:
+            raise ConfigError(f"NBENCH_NUM_THREADS={requested!r}: expected a positive integer")
+        torch.set_num_threads(int(requested))
+        return
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(max(1, min(torch.get_num_threads(), usable)))

@@ -37,7 +37,7 @@ class FitSummary:
     best_val_nll: float = math.inf
     stopped_early: bool = False
     resumed_from_epoch: int | None = None
-    history: list[list[float]] = field(default_factory=list)
+    history: list[list[float | None]] = field(default_factory=list)  # [epoch, train NLL, val NLL or None]
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Trainer:
             self.scheduler.step()
             val_loss = self._validate_and_track(epoch) if epoch % cfg.val_interval == 0 else None
             self.summary.epochs = epoch
-            self.summary.history.append([epoch, train_loss, math.nan if val_loss is None else val_loss])
+            self.summary.history.append([epoch, train_loss, val_loss])
             if epoch % cfg.checkpoint_interval == 0:
                 self.save_checkpoint()
             if progress is not None:
