@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from nbench.config import config_hash
-from nbench.errors import DataError, NbenchError, ValidationError
+from nbench.errors import DataError, ValidationError
 from nbench.results import Record, load_record
 
 METADATA_FILE = "metadata.yaml"
@@ -28,8 +28,8 @@ PHASES = ("val", "test")
 _KEYS = {"name", "authors", "description", "paper", "code", "tasks", "phase", "seeds", "config", "cost"}
 _COST_KEYS = {"wall_s", "peak_mem_mb", "device"}
 
-#: (submission file, task name, phase, seed) -> Record; see :func:`default_scorer`.
-Scorer = Callable[[Path, str, str, int], Record]
+#: (submission file, task name, phase or None for the task's default, seed) -> Record.
+Scorer = Callable[[Path, str, "str | None", int], Record]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Entry:
     paper: str | None
     code: str | None
     tasks: tuple[str, ...]
-    phase: str
+    phase: str | None
     seeds: tuple[tuple[int, Path], ...]
     config: dict[str, Any] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
@@ -55,8 +55,8 @@ class Entry:
 
 
 def safe_url(value: object) -> str | None:
-    """``value`` if it is an absolute http(s) URL without whitespace or quotes, else None."""
-    if not isinstance(value, str) or re.search(r"[\s\"'<>`\\]", value):
+    """``value`` if it is an absolute http(s) URL without whitespace, control characters or quotes, else None."""
+    if not isinstance(value, str) or re.search(r"[\x00-\x20\x7f-\x9f\"'<>`\\]|\s", value):
         return None
     parts = urlsplit(value)
     return value if parts.scheme in ("http", "https") and parts.netloc else None
@@ -131,9 +131,9 @@ class _Checker:
             raise self.fail("authors", "a list of 1-50 author names", value)
         return tuple(a.strip() for a in value)
 
-    def phase(self) -> str:
-        value = self.data.get("phase", "val")
-        if value not in PHASES:
+    def phase(self) -> str | None:
+        value = self.data.get("phase")
+        if value is not None and value not in PHASES:
             raise self.fail("phase", f"one of {', '.join(PHASES)}", value)
         return value
 
@@ -196,14 +196,22 @@ class _Checker:
         return tuple(value)
 
 
-def default_scorer(path: Path, task: str, phase: str, seed: int) -> Record:
-    """Validate and score one submission file on ``task`` with nbench's scorer, returning a ``Record``."""
-    try:
-        from nbench.scoring import score_file
-    except ImportError as exc:
-        raise NbenchError(f"{path}: this nbench cannot score submission files (nbench.scoring.score_file "
-                          "is missing)") from exc
-    return score_file(path, task=task, phase=phase, seed=seed)
+def default_scorer(path: Path, task: str, phase: str | None, seed: int) -> Record:
+    """Validate ``path`` against ``task``'s targets and score it with the scorer of ``nbench score``."""
+    from nbench.results import file_sha256
+    from nbench.runner import dataset_record, make_task, score_record
+    from nbench.validation import load_submission, spec_from_targets
+
+    task_obj = make_task(task)
+    phase = task_obj.resolve_phase(phase)
+    inputs, targets = task_obj.prepare(phase)
+    group = task_obj.info.name
+    subs = load_submission(path, {group: spec_from_targets(targets, inputs)}, allow_extra_groups=True)
+    [record] = score_record(subs, {group: (task_obj, phase, targets)}, path.stem,
+                            {"path": path.name, "sha256": file_sha256(path)})
+    record.dataset = dataset_record(inputs)  # score_record leaves the dataset version empty
+    record.seed = seed
+    return record
 
 
 def entry_records(entry: Entry, scorer: Scorer = default_scorer,
@@ -240,7 +248,7 @@ def _checked_record(entry: Entry, seed: int, path: Path) -> Record:
     if task not in known or (entry.tasks and task not in entry.tasks):
         allowed = entry.tasks or known
         raise ValidationError(f"{where} key 'task.name' expected one of {', '.join(allowed)}, got {task!r}")
-    if record.task.get("phase") != entry.phase:
+    if entry.phase is not None and record.task.get("phase") != entry.phase:
         raise ValidationError(f"{where} key 'task.phase' is {record.task.get('phase')!r}, but metadata.yaml "
                               f"says phase {entry.phase!r}")
     record.seed = seed

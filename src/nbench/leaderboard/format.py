@@ -25,7 +25,7 @@ def tooltip(summary: dict[str, Any]) -> str:
     """Plain-text tooltip of a metric cell: the ranking interval and each seed's bootstrap CI over trials."""
     lo, hi = summary["ci95"]
     lines = [f"95% interval [{num(lo)}, {num(hi)}]: {summary['interval']}"]
-    for seed, value, ci in zip(summary["seeds"], summary["values"], summary["trial_ci95"]):
+    for seed, value, ci in zip(summary["seeds"], summary["values"], summary["trial_ci95"], strict=True):
         trial = f"bootstrap 95% CI over trials [{num(ci[0])}, {num(ci[1])}]" if ci else "no bootstrap CI"
         lines.append(f"seed {seed}: {num(value)}, {trial}")
     return "\n".join(lines)

@@ -69,7 +69,8 @@ def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: s
     for family, metrics in families_of(name for row in rows for name in row.metrics):
         members = [row for row in rows if metrics[0] in row.metrics]
         ranks = rank_with_ties([row.metrics[metrics[0]] for row in members])
-        ranking = [{"row": row.key.row_id, "rank": rank, "tied": tied} for row, (rank, tied) in zip(members, ranks)]
+        ranking = [{"row": row.key.row_id, "rank": rank, "tied": tied}
+                   for row, (rank, tied) in zip(members, ranks, strict=True)]
         ranking.sort(key=lambda r: (r["rank"], _sort_mean(rows, r["row"], metrics[0])))
         tables.append({
             "id": _unique(slug(f"{board_id}-{family}"), used), "family": family, "rank_metric": metrics[0],

@@ -46,7 +46,7 @@ def strip_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str:
     with matplotlib.rc_context(_RC):
         fig = _figure(0.9 + 0.32 * len(rows))
         ax = fig.add_subplot()
-        for y, (row, label) in enumerate(zip(rows, _labels(rows))):
+        for y, row in enumerate(rows):
             summary, color = row["metrics"][name], ORIGIN_COLORS[row["origin"]]
             values = summary["values"]
             offsets = [((i % 5) - 2) * 0.06 for i in range(len(values))]
@@ -69,7 +69,7 @@ def cost_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str | None:
     with matplotlib.rc_context(_RC):
         fig = _figure(3.2)
         ax = fig.add_subplot()
-        for row, label in zip(rows, _labels(rows)):
+        for row, label in zip(rows, _labels(rows), strict=True):
             s, x = row["metrics"][name], row["provenance"]["wall_s"]
             ax.errorbar([x], [s["mean"]], yerr=[[s["sd"] or 0.0]], fmt="o", color=ORIGIN_COLORS[row["origin"]],
                         capsize=3)
@@ -92,7 +92,7 @@ def scatter_plot(rows: list[dict[str, Any]]) -> tuple[str, str] | None:
     with matplotlib.rc_context(_RC):
         fig = _figure(3.2)
         ax = fig.add_subplot()
-        for row, label in zip(both, _labels(both)):
+        for row, label in zip(both, _labels(both), strict=True):
             x, y = row["metrics"]["co-bps"], row["metrics"][y_name]
             ax.errorbar([x["mean"]], [y["mean"]], xerr=[[x["sd"] or 0.0]], yerr=[[y["sd"] or 0.0]], fmt="o",
                         color=ORIGIN_COLORS[row["origin"]], capsize=3)
