@@ -46,7 +46,9 @@ def _load_plugins() -> None:
     _PLUGINS_LOADED = True
     for kind in KINDS:
         for ep in entry_points(group=f"nbench.{kind}"):
-            _BUILTIN[kind].setdefault(ep.name, ep.value)
+            if ep.name not in _BUILTIN[kind]:
+                _BUILTIN[kind][ep.name] = ep.value
+                _SUMMARY[kind][ep.name] = f"plug-in {ep.value}"
 
 
 def names(kind: str) -> list[str]:
@@ -59,8 +61,7 @@ def names(kind: str) -> list[str]:
 def summary(kind: str, name: str) -> str:
     """The one-line summary registered for ``name`` (plug-ins: the entry point's target)."""
     names(kind)
-    target = _BUILTIN[kind].get(name)
-    return _SUMMARY[kind].get(name) or (f"plug-in {target}" if isinstance(target, str) else "")
+    return _SUMMARY[kind].get(name, "")
 
 
 def get(kind: str, name: str) -> Any:

@@ -89,6 +89,10 @@ def submission_groups(path: str | Path) -> list[str]:
         names = list(h5.keys())
         if not names:
             raise ValidationError(f"{path}: no groups (expected one group per task, e.g. 'lorenz' or 'mc_maze')")
+        not_groups = [k for k in names if not isinstance(h5[k], h5py.Group)]
+        if not_groups:
+            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is a dataset (expected one group per "
+                                  "task, e.g. 'lorenz' or 'mc_maze')")
         return names
 
 
@@ -139,10 +143,6 @@ def validate_submission(sub: Submission, spec: GroupSpec, source: str = "model o
 
 def _check_groups(h5: h5py.File, path: Path, specs: dict[str, GroupSpec], allow_extra: bool) -> None:
     found = list(h5.keys())
-    not_groups = [k for k in found if not isinstance(h5[k], h5py.Group)]
-    if not_groups:
-        raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is a dataset (expected groups named by "
-                              f"task, e.g. {next(iter(specs))!r})")
     missing = [g for g in specs if g not in found]
     if missing:
         raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {sorted(specs)}, found "

@@ -42,7 +42,8 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
     if targets_file is not None:
         jobs = _jobs_from_target_file(targets_file, groups, phase)
     else:
-        jobs = _jobs_from_tasks(task_names or tuple(groups), groups, phase, data_dir, inferred=not task_names)
+        jobs = _jobs_from_tasks(submission, task_names or tuple(groups), groups, phase, data_dir,
+                                inferred=not task_names)
     specs: dict[str, GroupSpec] = {g: spec for g, (_, _, _, spec) in jobs.items()}
     subs = load_submission(submission, specs)
     info = {"path": str(submission), "sha256": file_sha256(submission)}
@@ -52,13 +53,13 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
         show_record(record, write_record(record, out_dir))
 
 
-def _jobs_from_tasks(names: tuple[str, ...], groups: list[str], phase: str | None, data_dir: str | None,
+def _jobs_from_tasks(path: Path, names: tuple[str, ...], groups: list[str], phase: str | None, data_dir: str | None,
                      inferred: bool) -> dict[str, tuple]:
     known = registry.names("tasks")
     if inferred:
         unknown = [g for g in groups if g not in known]
         if unknown:
-            raise ValidationError(f"submission group {unknown[0]!r} is not a task name (known tasks: "
+            raise ValidationError(f"{path}: group {unknown[0]!r} is not a task name (known tasks: "
                                   f"{', '.join(known)}); pass --task or --targets")
     jobs = {}
     for name in names:

@@ -85,7 +85,8 @@ def load_synthetic(name: str, cache_dir: str | Path | None = None) -> SpikeData:
         conditions=arrays["conditions"], true_rates=arrays["true_rates"],
         true_forward_rates=arrays["true_forward_rates"],
         provenance={"source": "synthetic", "name": name, "version": version,
-                    "params": dataclasses.asdict(spec.params), "cache": str(path)},
+                    "params": dataclasses.asdict(spec.params), "cache": str(path),
+                    "sha256": {"spikes": hashlib.sha256(np.ascontiguousarray(arrays["spikes"]).tobytes()).hexdigest()}},
     )
 
 
