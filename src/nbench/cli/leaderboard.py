@@ -31,7 +31,7 @@ def leaderboard() -> None:
               help=f"Folder of run records, searched recursively; repeatable [default: {DEFAULT_RECORDS} if present].")
 @click.option("--submissions", type=click.Path(path_type=Path), default=None,
               help=f"Folder of submission entries [default: {DEFAULT_SUBMISSIONS} if present].")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("_site"), show_default=True,
+@click.option("--out", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
               help="Output folder; a previous build there is replaced.")
 def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> None:
     """Turn run records and submission entries into a static site (index.html, results.json, CSV, SVG)."""

@@ -140,7 +140,7 @@ def group_key(record: Record, entry: str | None = None, model_name: str | None =
         phase=str(record.task.get("phase")), dataset=str(record.dataset.get("name") or record.task.get("name")),
         dataset_version=str(record.dataset.get("version")), bin_ms=float(bin_ms) if bin_ms is not None else None,
         model=model_name or str(record.model.get("name")),
-        config_hash=config_hash or str(record.model.get("config_hash")), entry=entry)
+        config_hash=config_hash or str(record.model.get("config_hash") or "none"), entry=entry)
 
 
 def aggregate(items: Iterable[tuple[GroupKey, Record]], entries: dict[str, object] | None = None) -> list[Row]:

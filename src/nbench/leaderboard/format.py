@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 
 
-def num(value: Any, digits: int = 3) -> str:
+def num(value: Any, digits: int = 4) -> str:
     """Fixed-point number, ``–`` for missing values; large magnitudes fall back to 4 significant digits."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"

@@ -113,6 +113,7 @@ def row_dict(row: Row) -> dict[str, Any]:
     return {
         "id": k.row_id, "model": k.model, "config_hash": k.config_hash, "origin": row.origin,
         "kind": sorted({r.kind for r in row.records}), "n_runs": len(row.records), "n_failed": row.n_failed,
+        "scored_by_ci": entry is not None and all(path.suffix == ".h5" for _, path in entry.seeds),
         "seeds": [r.seed for r in row.records],
         "entry": None if entry is None else {
             "id": entry.id, "authors": list(entry.authors), "description": entry.description,
@@ -123,14 +124,22 @@ def row_dict(row: Row) -> dict[str, Any]:
 
 
 def provenance(row: Row) -> dict[str, Any]:
-    """What is needed to rerun a row: versions, hashes, commits, dates and cost (mean wall time, peak memory)."""
+    """What is needed to rerun a row: versions, hashes, commits, dates and cost.
+
+    Cost (mean wall time per run, peak memory, device) comes from the records of reproduced rows; for an entry
+    it is what its authors reported in ``metadata.yaml`` (scoring a file says nothing about training cost).
+    """
     recs = row.records
     env = [r.environment or {} for r in recs]
-    cost = [r.cost or {} for r in recs]
-    entry_cost = row.entry.cost if isinstance(row.entry, Entry) else {}
-    walls = [c["wall_s"] for c in cost if isinstance(c.get("wall_s"), (int, float))]
-    mems = [c["peak_mem_mb"] for c in cost if isinstance(c.get("peak_mem_mb"), (int, float))]
     entry = row.entry if isinstance(row.entry, Entry) else None
+    if entry is not None:
+        wall, mem, devices = entry.cost.get("wall_s"), entry.cost.get("peak_mem_mb"), [entry.cost.get("device")]
+    else:
+        costs = [r.cost or {} for r in recs]
+        walls = [c["wall_s"] for c in costs if isinstance(c.get("wall_s"), (int, float))]
+        mems = [c["peak_mem_mb"] for c in costs if isinstance(c.get("peak_mem_mb"), (int, float))]
+        wall, mem = (sum(walls) / len(walls) if walls else None), (max(mems) if mems else None)
+        devices = [c.get("device") for c in costs]
     return {
         "config": (entry.config if entry and entry.config else recs[0].model.get("config")) or {},
         "dataset_source": recs[0].dataset.get("source"),
@@ -140,11 +149,9 @@ def provenance(row: Row) -> dict[str, Any]:
         "git_commit": _distinct(e.get("git_commit") for e in env),
         "git_dirty": any(bool(e.get("git_dirty")) for e in env),
         "python": _distinct(e.get("python") for e in env),
-        "device": _distinct([c.get("device") for c in cost] + [entry_cost.get("device")]),
         "created": [min(r.created for r in recs), max(r.created for r in recs)],
-        "wall_s": entry_cost.get("wall_s", sum(walls) / len(walls) if walls else None),
-        "peak_mem_mb": entry_cost.get("peak_mem_mb", max(mems) if mems else None),
-        "cost_reported_by": "entry metadata" if entry_cost.get("wall_s") is not None else "records",
+        "wall_s": wall, "peak_mem_mb": mem, "device": _distinct(devices),
+        "cost_reported_by": "authors" if entry is not None else "records",
         "run_keys": [r.run_key for r in recs],
         "submission_sha256": _distinct((r.submission or {}).get("sha256") for r in recs),
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 ORIGIN_COLORS = {"reproduced": "#1f6feb", "submitted": "#d9480f"}
 _RC = {"svg.hashsalt": "nbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
@@ -34,9 +35,15 @@ def _svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
+def _few_ticks(*axes: object) -> None:
+    """At most ~5 ticks on linear numeric axes, so that labels of close values never overlap."""
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator(nbins=5))
+
+
 def _figure(height: float) -> Figure:
     with matplotlib.rc_context(_RC):
-        return Figure(figsize=(6.0, height), layout="constrained")
+        return Figure(figsize=(4.6, height), layout="constrained")
 
 
 def strip_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str:
@@ -44,7 +51,7 @@ def strip_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str:
     name = metric["name"]
     rows = [r for r in rows if name in r["metrics"]]
     with matplotlib.rc_context(_RC):
-        fig = _figure(0.9 + 0.32 * len(rows))
+        fig = _figure(1.0 + 0.3 * len(rows))
         ax = fig.add_subplot()
         for y, row in enumerate(rows):
             summary, color = row["metrics"][name], ORIGIN_COLORS[row["origin"]]
@@ -57,6 +64,7 @@ def strip_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str:
         arrow = "↑" if metric["higher_is_better"] else "↓"
         ax.set_xlabel(f"{_label(name)} {arrow}   (dots: seeds, bar: mean)")
         ax.grid(axis="x", alpha=0.3)
+        _few_ticks(ax.xaxis)
         return _svg(fig)
 
 
@@ -67,7 +75,7 @@ def cost_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str | None:
     if not rows:
         return None
     with matplotlib.rc_context(_RC):
-        fig = _figure(3.2)
+        fig = _figure(2.9)
         ax = fig.add_subplot()
         for row, label in zip(rows, _labels(rows), strict=True):
             s, x = row["metrics"][name], row["provenance"]["wall_s"]
@@ -75,6 +83,7 @@ def cost_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str | None:
                         capsize=3)
             ax.annotate(label, (x, s["mean"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
         ax.set_xscale("log")
+        _few_ticks(ax.yaxis)
         ax.set_xlabel("wall time per run, s (log scale)")
         ax.set_ylabel(f"{_label(name)} {'↑' if metric['higher_is_better'] else '↓'}  (mean ± sd)")
         ax.grid(alpha=0.3)
@@ -90,13 +99,14 @@ def scatter_plot(rows: list[dict[str, Any]]) -> tuple[str, str] | None:
     else:
         return None
     with matplotlib.rc_context(_RC):
-        fig = _figure(3.2)
+        fig = _figure(2.9)
         ax = fig.add_subplot()
         for row, label in zip(both, _labels(both), strict=True):
             x, y = row["metrics"]["co-bps"], row["metrics"][y_name]
             ax.errorbar([x["mean"]], [y["mean"]], xerr=[[x["sd"] or 0.0]], yerr=[[y["sd"] or 0.0]], fmt="o",
                         color=ORIGIN_COLORS[row["origin"]], capsize=3)
             ax.annotate(label, (x["mean"], y["mean"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        _few_ticks(ax.xaxis, ax.yaxis)
         ax.set_xlabel("co-bps ↑ (mean ± sd)")
         ax.set_ylabel(f"{_label(y_name)} ↑ (mean ± sd)")
         ax.grid(alpha=0.3)
