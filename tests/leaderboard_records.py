@@ -7,7 +7,8 @@ from pathlib import Path
 from nbench.config import config_hash
 from nbench.results import MetricValue, Record, make_run_key, write_record
 
-TASKS = {"lorenz": (20.0, "v1-7d406eb06d"), "chaotic_rnn": (10.0, "v1-eaace8e175"), "mc_maze": (5.0, "000128/0.220113.0407")}
+TASKS = {"lorenz": (20.0, "v1-7d406eb06d"), "chaotic_rnn": (10.0, "v1-eaace8e175"),
+         "mc_maze": (5.0, "000128/0.220113.0407")}
 
 
 def make_record(task: str = "lorenz", model: str = "smoothing", seed: int = 0, metrics: dict | None = None,
@@ -21,7 +22,8 @@ def make_record(task: str = "lorenz", model: str = "smoothing", seed: int = 0, m
     values = metrics if metrics is not None else {"co-bps": 0.2 + 0.01 * seed}
     ci95 = ci95 or {}
     return Record(
-        run_id=f"20261120T100000Z-{seed:08d}", run_key=make_run_key(task_meta, version, model, config_hash(config), seed),
+        run_id=f"20261120T100000Z-{seed:08d}",
+        run_key=make_run_key(task_meta, version, model, config_hash(config), seed),
         created=created, status=status, error=None if status == "ok" else "boom", kind=kind, task=task_meta,
         dataset={"name": task, "source": "synthetic", "version": version, "sha256": {"data.h5": "ab" * 32}},
         model={"name": model, "origin": "nbench", "config": config, "config_hash": config_hash(config)},
