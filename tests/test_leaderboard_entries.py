@@ -120,6 +120,11 @@ def test_record_entries_are_checked(tmp_path):
     write_entry(folder, dict(BASE, phase="val"), {"s0.json": record_bytes()})
     with pytest.raises(ValidationError, match="phase"):
         entry_records(load_metadata(folder))
+    stale = make_record()
+    stale.task["version"] = "0"
+    write_entry(folder, BASE, {"s0.json": json.dumps(stale.to_dict()).encode()})
+    with pytest.raises(ValidationError, match="'task.version' expected '1'"):
+        entry_records(load_metadata(folder))
 
 
 def test_h5_entry_is_scored_like_nbench_score(tmp_path, lorenz_run):

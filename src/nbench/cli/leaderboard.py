@@ -45,7 +45,8 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
         result = build_site(records_dirs, submissions, out, warn=_warn,
                             progress=lambda entry: status.update(f"validating and scoring entry {entry}"))
     click.echo(f"{result.out / 'index.html'}: {result.n_rows} rows from {result.n_records} records "
-               f"({result.n_entries} submission entries), {len(result.files)} files")
+               f"and {result.n_entries} submission {'entry' if result.n_entries == 1 else 'entries'}, "
+               f"{len(result.files)} files")
 
 
 @leaderboard.command("check")
@@ -56,4 +57,5 @@ def check(submissions: Path) -> None:
     from nbench.leaderboard.site import collect
 
     items, entries = collect([], submissions, warn=_warn, progress=lambda entry: _warn(f"checking {entry}"))
-    click.echo(f"{submissions}: {len(entries)} entries ok, {len(items)} records")
+    click.echo(f"{submissions}: {len(entries)} {'entry' if len(entries) == 1 else 'entries'} ok, "
+               f"{len(items)} records")

@@ -235,7 +235,9 @@ def entry_records(entry: Entry, scorer: Scorer = default_scorer,
 
 
 def _checked_record(entry: Entry, seed: int, path: Path) -> Record:
+    """A submitted record: ok, for this seed, and for the installed version of a registered task."""
     from nbench import registry
+    from nbench.runner import make_task
 
     record = load_record(path)
     where = f"{path}: record"
@@ -251,6 +253,14 @@ def _checked_record(entry: Entry, seed: int, path: Path) -> Record:
     if entry.phase is not None and record.task.get("phase") != entry.phase:
         raise ValidationError(f"{where} key 'task.phase' is {record.task.get('phase')!r}, but metadata.yaml "
                               f"says phase {entry.phase!r}")
+    info = make_task(task).info  # cheap: tasks load data only in prepare()
+    expected = {"task.version": str(info.version), "task.bin_ms": float(info.bin_ms), "dataset.name": info.dataset}
+    actual = {"task.version": str(record.task.get("version")), "task.bin_ms": record.task.get("bin_ms"),
+              "dataset.name": record.dataset.get("name")}
+    for key, value in expected.items():
+        if actual[key] != value:
+            raise ValidationError(f"{where} key {key!r} expected {value!r} (installed task {task!r}), "
+                                  f"got {actual[key]!r}")
     record.seed = seed
     return record
 

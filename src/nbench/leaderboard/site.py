@@ -117,7 +117,8 @@ def _add_board_files(board: dict[str, Any], files: dict[str, bytes]) -> None:
     if not board["tables"]:
         return
     main = board["tables"][0]["metrics"][0]
-    svgs = [("strip", f"{main['name']} per seed", plots.strip_plot(rows, main)),
+    ranked = [board["rows"][r["row"]] for r in board["tables"][0]["ranking"]]
+    svgs = [("strip", f"{main['name']} per seed", plots.strip_plot(ranked, main)),
             ("cost", f"{main['name']} against compute cost", plots.cost_plot(rows, main))]
     scatter = plots.scatter_plot(rows)
     if scatter is not None:
