@@ -174,7 +174,7 @@ def render_index(tabs: list[dict[str, Any]], generated: str) -> str:
     css, js = _asset("static/leaderboard.css"), _asset("static/leaderboard.js")
     csp = (f"default-src 'none'; img-src 'self'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
-    return env.get_template("index.html.j2").render(tabs=tabs, generated=generated, version=__version__,
+    return env.get_template("index.html").render(tabs=tabs, generated=generated, version=__version__,
                                                     css=css, js=js, csp=csp)
 
 
