@@ -35,8 +35,18 @@ def main(argv: list[str] | None = None) -> int:
             page.locator(".panel:not([hidden]) details").first.evaluate("d => d.open = true")
         args.png.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(args.png))
+    _shrink(args.png)
     print(f"{args.png}: {args.png.stat().st_size // 1024} KB")
     return 0
+
+
+def _shrink(png: Path) -> None:
+    """Re-save as a 256-colour palette PNG (a page is mostly flat colour: about a third of the size)."""
+    from PIL import Image  # a matplotlib dependency
+
+    with Image.open(png) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(png, optimize=True)
 
 
 if __name__ == "__main__":
