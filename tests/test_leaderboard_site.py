@@ -143,3 +143,14 @@ def test_cli_build_and_one_line_error(tmp_path, capsys):
         main(["leaderboard", "check", "--submissions", str(subs)])
     err = capsys.readouterr().err.strip().splitlines()
     assert done.value.code == 2 and err[-1].startswith("error: ") and "'seeds'" in err[-1]
+
+
+def test_several_record_folders_merge_and_rerun_seeds_count_once(tmp_path):
+    old = write_records([make_record(seed=s, metrics={"co-bps": 0.1}) for s in range(2)], tmp_path / "shipped")
+    new = write_records([make_record(seed=s, metrics={"co-bps": 0.2}, created="2026-12-01T00:00:00Z")
+                         for s in range(3)], tmp_path / "rerun")
+    result = build_site([old, new], None, tmp_path / "site")
+    results = json.loads((tmp_path / "site" / "results.json").read_text())
+    [row] = results["tabs"][0]["boards"][0]["rows"].values()
+    assert result.n_records == 5 and row["seeds"] == [0, 1, 2]
+    assert row["metrics"]["co-bps"]["values"] == [0.2, 0.2, 0.2]

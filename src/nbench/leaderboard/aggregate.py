@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from nbench.leaderboard.entries import Entry
 from nbench.results import MetricValue, Record
 
 INTERVAL_T = "t interval of the mean over seeds"
@@ -88,7 +89,7 @@ class Row:
     metrics: dict[str, MetricSummary]
     references: dict[str, MetricSummary]
     n_failed: int = 0
-    entry: object | None = field(default=None, repr=False)
+    entry: Entry | None = field(default=None, repr=False)
 
     @property
     def origin(self) -> str:
@@ -143,7 +144,7 @@ def group_key(record: Record, entry: str | None = None, model_name: str | None =
         config_hash=config_hash or str(record.model.get("config_hash") or "none"), entry=entry)
 
 
-def aggregate(items: Iterable[tuple[GroupKey, Record]], entries: dict[str, object] | None = None) -> list[Row]:
+def aggregate(items: Iterable[tuple[GroupKey, Record]], entries: dict[str, Entry] | None = None) -> list[Row]:
     """Group ``(key, record)`` pairs into rows and aggregate their metrics over seeds.
 
     Failed records (status other than ``"ok"``) are counted in ``Row.n_failed``; of several ok records with the

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nbench.leaderboard.aggregate import MetricSummary, Row, rank_with_ties
-from nbench.leaderboard.entries import Entry, safe_url
+from nbench.leaderboard.entries import safe_url
 from nbench.metrics import METRICS
 
 #: Metric families shown as separate tables, in page order; the first metric present ranks the table.
@@ -108,8 +108,7 @@ def summary_dict(s: MetricSummary) -> dict[str, Any]:
 
 def row_dict(row: Row) -> dict[str, Any]:
     """JSON form of a row: identity, entry metadata, metrics and provenance."""
-    entry = row.entry if isinstance(row.entry, Entry) else None
-    k = row.key
+    entry, k = row.entry, row.key
     return {
         "id": k.row_id, "model": k.model, "config_hash": k.config_hash, "origin": row.origin,
         "kind": sorted({r.kind for r in row.records}), "n_runs": len(row.records), "n_failed": row.n_failed,
@@ -131,7 +130,7 @@ def provenance(row: Row) -> dict[str, Any]:
     """
     recs = row.records
     env = [r.environment or {} for r in recs]
-    entry = row.entry if isinstance(row.entry, Entry) else None
+    entry = row.entry
     if entry is not None:
         wall, mem, devices = entry.cost.get("wall_s"), entry.cost.get("peak_mem_mb"), [entry.cost.get("device")]
     else:

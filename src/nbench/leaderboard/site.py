@@ -1,9 +1,9 @@
 """Build the static leaderboard site: records + submission entries -> ``index.html``, ``results.json``, one CSV
 per table, SVG plots and the config of every row.
 
-Everything is computed in memory first; files are then written into a staging folder (each file atomically
-through :mod:`nbench.io`) that replaces the output folder in one rename, so a failed build leaves the previous
-site untouched and never a half-written one.
+Everything is computed in memory first; files are then written into a staging folder beside the output (each
+file atomically through :mod:`nbench.io`), which is swapped in for the previous build by two renames only when
+complete, so a failed build leaves the previous site untouched and never a half-written one.
 """
 
 from __future__ import annotations
