@@ -37,7 +37,8 @@ class FakeDandi:
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     with_sha256: bool = True
 
-    def add_asset(self, dandiset: str, version: str, path: str, content: bytes, sha256: str | None = None) -> str:
+    def add_asset(self, dandiset: str, version: str, path: str, content: bytes,
+                  sha256: str | None = None) -> str:
         """Publish ``content`` at ``path`` of a dandiset version; return the asset id (also the blob id)."""
         asset_id = str(uuid.uuid4())
         self.blobs[asset_id] = content
@@ -123,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json({"detail": "Not found."}, 404)
         if not rest:
             prefix = query.get("path", [""])[0]
-            found = [{k: v for k, v in a.items() if k != "metadata"} for a in assets if a["path"].startswith(prefix)]
+            found = [{k: v for k, v in a.items() if k != "metadata"}
+                     for a in assets if a["path"].startswith(prefix)]
             return self._json({"count": len(found), "next": None, "previous": None, "results": found})
         asset = next((a for a in assets if a["asset_id"] == rest[0]), None)
         if asset is None:
@@ -202,7 +204,7 @@ def make_nwb_bytes(subject: str, session_id: str, n_spikes: int = 200) -> bytes:
                   session_start_time=datetime(2009, 9, 28, tzinfo=timezone.utc), session_id=session_id,
                   subject=Subject(subject_id=subject, species="Macaca mulatta"))
     rng = np.random.default_rng(0)
-    for unit in range(3):
+    for _ in range(3):
         nwb.add_unit(spike_times=np.sort(rng.uniform(0, 10, n_spikes)))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f.nwb"

@@ -25,8 +25,8 @@ SMALL = NLB_DANDISETS["mc_maze_small"]
 def nwb() -> dict[str, bytes]:
     """Generated NWB files: the right recording for mc_maze_small (train ~1 MB, test) and one of another
     dataset."""
-    return {"train": make_nwb_bytes("Jenkins", "small", n_spikes=40_000), "test": make_nwb_bytes("Jenkins", "small"),
-            "other": make_nwb_bytes("Jenkins", "large")}
+    return {"train": make_nwb_bytes("Jenkins", "small", n_spikes=40_000),
+            "test": make_nwb_bytes("Jenkins", "small"), "other": make_nwb_bytes("Jenkins", "large")}
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def test_fetch_downloads_verifies_and_caches(fake, nwb, tmp_path):
     assert files["train"].parent == tmp_path / "dandi" / "000140" / "0.220113.0408" / "sub-Jenkins"
     assert not list(tmp_path.rglob("*.part"))
     side = json.loads(download.sidecar_path(files["test"]).read_text())
-    assert side["digest"] == hashlib.sha256(nwb["test"]).hexdigest() and side["source"]["dandiset"] == "000140"
+    assert side["digest"] == hashlib.sha256(nwb["test"]).hexdigest()
+    assert side["source"]["dandiset"] == "000140"
     states = dandi_fetch.dataset_state("mc_maze_small", tmp_path)
     assert [s.state for s in states] == ["verified", "verified"]
     n_blob = len(fake.blob_requests())
@@ -80,7 +81,7 @@ def test_connection_drop_is_resumed_with_range(fake, nwb, tmp_path):
 def test_interrupted_download_keeps_only_part_and_resumes_next_run(fake, nwb, tmp_path):
     blobs = publish(fake, nwb["train"], nwb["test"])
     fake.faults[blobs["train"]] = Fault(close_after=download.NET_CHUNK, times=download.ATTEMPTS)
-    with pytest.raises(DataError, match=r"interrupted at [\d,]+ of [\d,]+ bytes .*run the same command again"):
+    with pytest.raises(DataError, match=r"interrupted at [\d,]+ of [\d,]+ bytes .*run the same command"):
         dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("train",))
     dest = nlb_files("mc_maze_small", tmp_path)["train"]
     assert_no_final(tmp_path)
@@ -173,7 +174,7 @@ def test_missing_asset_and_unknown_version(fake, nwb, tmp_path):
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(UnknownNameError, match="unknown NLB dataset 'mc_maze_smal'; did you mean 'mc_maze_small'"):
+    with pytest.raises(UnknownNameError, match="NLB dataset 'mc_maze_smal'; did you mean 'mc_maze_small"):
         dandi_fetch.fetch("mc_maze_smal")
 
 
@@ -257,7 +258,7 @@ def test_manifest_of_another_dandiset_is_refused(tmp_path):
     base = dandiset_dir(SMALL, tmp_path)
     base.mkdir(parents=True)
     (base / dandi_fetch.MANIFEST).write_text(json.dumps({"dandiset": "000138", "version": SMALL.version}))
-    with pytest.raises(DataError, match="manifest of DANDI 000138/0.220113.0408, expected 000140/0.220113.0408"):
+    with pytest.raises(DataError, match="manifest of DANDI 000138/0.220113.0408, expected 000140/0.220113"):
         dandi_fetch.dataset_state("mc_maze_small", tmp_path)
 
 

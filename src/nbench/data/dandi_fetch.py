@@ -1,9 +1,10 @@
 """Fetch NLB'21 dandisets from DANDI, verify them, and report what is on disk.
 
-The dandi client (``dandi.dandiapi.DandiAPIClient``) resolves each asset of the pinned dandiset version to its
-size, sha256 (``dandi:sha2-256`` in the asset metadata; DANDI's ``dandi:dandi-etag`` when an asset has no sha256)
-and download URL. The bytes then go through :func:`nbench.data.download.download` (resumable ``.part`` file,
-digest check, atomic rename). The DANDI instance is the dandi client's: ``DANDI_INSTANCE`` (default ``dandi``)
+The dandi client (``dandi.dandiapi.DandiAPIClient``) resolves each asset of the pinned dandiset version to
+its size, sha256 (``dandi:sha2-256`` in the asset metadata; DANDI's ``dandi:dandi-etag`` when an asset has no
+sha256) and download URL. The bytes then go through :func:`nbench.data.download.download` (resumable
+``.part`` file, digest check, atomic rename). The DANDI instance is the dandi client's: ``DANDI_INSTANCE``
+(default ``dandi``)
 or an explicit ``api_url``.
 
 What DANDI said about a version is kept in ``<version dir>/.nbench-manifest.json`` so ``nbench data list`` can
@@ -21,9 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nbench.data.dandisets import (NLB_TEST_TARGETS, NlbDandiset, dandiset_dir, nlb_dandiset,
-                                   nlb_targets_path)
-from nbench.data.download import (RemoteFile, cached_digest, download, is_verified, part_path, sidecar_path)
+from nbench.data.dandisets import NLB_TEST_TARGETS, NlbDandiset, dandiset_dir, nlb_dandiset, nlb_targets_path
+from nbench.data.download import RemoteFile, cached_digest, download, is_verified, part_path, sidecar_path
 from nbench.errors import DataError
 from nbench.io import open_h5_checked, write_json_atomic
 
@@ -96,8 +96,8 @@ def check_nwb_identity(path: Path, spec: NlbDandiset) -> None:
         subject = _text(h5.get("general/subject/subject_id"))
         session = _text(h5.get("general/session_id"))
     if (subject, session) != (spec.subject, spec.session_id):
-        raise DataError(f"{path}: NWB file of another dataset (subject {subject!r}, session {session!r}; expected "
-                        f"subject {spec.subject!r}, session {spec.session_id!r} of {spec.name}, "
+        raise DataError(f"{path}: NWB file of another dataset (subject {subject!r}, session {session!r}; "
+                        f"expected subject {spec.subject!r}, session {spec.session_id!r} of {spec.name}, "
                         f"DANDI {spec.dandiset_id})")
 
 
@@ -126,7 +126,7 @@ def fetch(name: str, root: str | Path | None = None, *, force: bool = False, pro
     remotes = resolve(spec, api_url)
     write_manifest(base, spec, remotes)
     paths = []
-    for role, rel, remote in zip(("train", "test"), spec.asset_paths, remotes):
+    for role, rel, remote in zip(("train", "test"), spec.asset_paths, remotes, strict=True):
         if role not in files:
             continue
         dest = base / rel
@@ -148,7 +148,8 @@ def check_existing(dest: Path, remote: RemoteFile, spec: NlbDandiset, progress: 
     if size != remote.size:
         raise DataError(f"{dest}: {size:,} bytes, expected {remote.size:,} (truncated or altered); run "
                         f"`nbench data fetch {spec.name} --force` to download it again")
-    advance = progress.task(f"checking {dest.name}", size) if progress and cached_digest(dest) is None else None
+    hashing = progress is not None and cached_digest(dest) is None
+    advance = progress.task(f"checking {dest.name}", size) if hashing else None
     if not is_verified(dest, remote, advance):
         raise DataError(f"{dest}: {remote.algorithm} differs from DANDI's {remote.digest}; run "
                         f"`nbench data fetch {spec.name} --force` to download it again")
@@ -195,7 +196,8 @@ def read_manifest(spec: NlbDandiset, root: str | Path | None = None) -> dict[str
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable manifest ({_first_line(exc)}); delete it and fetch again") from None
+        raise DataError(f"{path}: unreadable manifest ({_first_line(exc)}); delete it and fetch again") \
+            from None
     if (data.get("dandiset"), data.get("version")) != (spec.dandiset_id, spec.version):
         raise DataError(f"{path}: manifest of DANDI {data.get('dandiset')}/{data.get('version')}, expected "
                         f"{spec.dandiset_id}/{spec.version}; delete it and fetch again")
@@ -221,7 +223,8 @@ def file_state(dest: Path, remote: RemoteFile | None, advance: Any = None) -> Fi
         size = dest.stat().st_size
         if remote is None:
             return FileState(dest, "verified" if cached_digest(dest) else "unverified", size, expected)
-        return FileState(dest, "verified" if is_verified(dest, remote, advance) else "corrupt", size, expected)
+        state = "verified" if is_verified(dest, remote, advance) else "corrupt"
+        return FileState(dest, state, size, expected)
     part = part_path(dest)
     if part.exists():
         return FileState(dest, "partial", part.stat().st_size, expected)
@@ -229,7 +232,7 @@ def file_state(dest: Path, remote: RemoteFile | None, advance: Any = None) -> Fi
 
 
 def dataset_state(name: str, root: str | Path | None = None, advance: Any = None) -> list[FileState]:
-    """States of the train and test files of NLB dataset ``name`` (hashing only files changed since verified)."""
+    """States of the train and test files of dataset ``name`` (hashing only files changed since checked)."""
     spec = nlb_dandiset(name)
     base = dandiset_dir(spec, root)
     expected = read_manifest(spec, root)

@@ -58,14 +58,14 @@ def _jenkins(name: str, dandiset_id: str, version: str, session: str, approx: in
                        f"{stem}train_behavior+ecephys.nwb", f"{stem}test_ecephys.nwb", approx)
 
 
-# Versions are the published versions cited by the NLB'21 tools and papers (DOIs 10.48324/dandi.<id>/<version>).
+# Versions: the published versions cited with the NLB'21 tools and papers (DOI 10.48324/dandi.<id>/<version>).
 # MC_RTT had no published version in 2022 (NLB used the draft); 0.241017.1444 is its first published version
 # and holds the same assets (asset ids unchanged).
 NLB_DANDISETS: dict[str, NlbDandiset] = {d.name: d for d in (
     _jenkins("mc_maze", "000128", "0.220113.0400", "full", 694_004_935),
     NlbDandiset("mc_rtt", "000129", "0.241017.1444", "Indy", "20170202_02",
-                "sub-Indy/sub-Indy_desc-train_behavior+ecephys.nwb", "sub-Indy/sub-Indy_desc-test_ecephys.nwb",
-                50_965_512),
+                "sub-Indy/sub-Indy_desc-train_behavior+ecephys.nwb",
+                "sub-Indy/sub-Indy_desc-test_ecephys.nwb", 50_965_512),
     NlbDandiset("area2_bump", "000127", "0.220113.0359", "Han", "20171207",
                 "sub-Han/sub-Han_desc-train_behavior+ecephys.nwb", "sub-Han/sub-Han_desc-test_ecephys.nwb",
                 None),

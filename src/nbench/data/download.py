@@ -1,13 +1,13 @@
 """Resumable, verified HTTP downloads into the data directory.
 
-A file is written to ``<dest>.part`` beside its final place. An interrupted download resumes from the part's
-size with an HTTP ``Range`` request (automatically a few times, then on the next run). Once complete, the part's
-digest is compared with the expected one and only then renamed onto ``dest``, so a final file always has the
-expected content: a failure or Ctrl-C leaves at most the resumable ``.part`` file.
+A file is written to ``<dest>.part`` beside its final place. An interrupted download resumes from the
+part's size with an HTTP ``Range`` request (automatically a few times, then on the next run). Once complete,
+the part's digest is compared with the expected one and only then renamed onto ``dest``, so a final file
+always has the expected content: a failure or Ctrl-C leaves at most the resumable ``.part`` file.
 
-A verified file gets a hidden sidecar ``.<name>.nbench.json`` holding its digest, size and mtime, so checking it
-again is a ``stat`` instead of hashing hundreds of megabytes; when the size or mtime changes, the file is hashed
-again.
+A verified file gets a hidden sidecar ``.<name>.nbench.json`` holding its digest, size and mtime, so checking
+it again is a ``stat`` instead of hashing hundreds of megabytes; when the size or mtime changes, the file is
+hashed again.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class RemoteFile:
     size
         Expected size in bytes.
     digest, algorithm
-        Expected hex digest; ``algorithm`` is ``"sha256"`` or ``"dandi-etag"`` (DANDI's multipart md5 etag, the
-        fallback for assets without a sha256 in their metadata).
+        Expected hex digest; ``algorithm`` is ``"sha256"`` or ``"dandi-etag"`` (DANDI's multipart md5 etag,
+        the fallback for assets without a sha256 in their metadata).
     source
         Provenance stored in the sidecar (dandiset, version, asset id ...).
     """
@@ -97,17 +97,19 @@ def cached_digest(dest: Path) -> dict[str, Any] | None:
         stat = dest.stat()
     except (OSError, ValueError):
         return None
-    if not isinstance(info, dict) or info.get("size") != stat.st_size or info.get("mtime_ns") != stat.st_mtime_ns:
+    if not isinstance(info, dict):
         return None
-    return info
+    fresh = info.get("size") == stat.st_size and info.get("mtime_ns") == stat.st_mtime_ns
+    return info if fresh else None
 
 
 def record_verified(dest: Path, remote: RemoteFile) -> None:
     """Write the sidecar saying ``dest`` was checked against ``remote``'s digest just now."""
     stat = dest.stat()
     write_json_atomic(sidecar_path(dest), {
-        "algorithm": remote.algorithm, "digest": remote.digest, "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns, "verified_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "algorithm": remote.algorithm, "digest": remote.digest,
+        "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+        "verified_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "url": remote.url, "source": remote.source, "nbench": __version__,
     })
 
@@ -169,8 +171,9 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
                 sha = _fetch_rest(session, remote, fh, sha, advance)
             except _Interrupted as exc:
                 if attempt == ATTEMPTS:
-                    raise DataError(f"{remote.label}: download interrupted at {fh.tell():,} of {remote.size:,} "
-                                    f"bytes ({exc}); run the same command again to resume") from None
+                    raise DataError(f"{remote.label}: download interrupted at {fh.tell():,} of "
+                                    f"{remote.size:,} bytes ({exc}); run the same command again to resume") \
+                        from None
                 time.sleep(RETRY_WAIT_S * attempt)
         _finish(fh, part, dest, remote, sha, check)
     record_verified(dest, remote)
@@ -181,7 +184,7 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
 def _locked_append(part: Path) -> Iterator[IO[bytes]]:
     """Open ``part`` for appending while holding an exclusive lock, so two processes never write one part.
 
-    The lock is on a hidden ``.<name>.lock`` beside it (HDF5 takes its own lock on the part when it is checked).
+    The lock is on a hidden ``.<name>.lock`` beside it (HDF5 locks the part itself when it is checked).
     """
     lock_path = part.with_name(f".{part.name}.lock")
     with open(lock_path, "ab") as lock:
@@ -231,8 +234,8 @@ def _fetch_rest(session: Any, remote: RemoteFile, fh: IO[bytes], sha: Any, advan
             for chunk in resp.iter_content(NET_CHUNK):
                 if fh.tell() + len(chunk) > remote.size:
                     _discard(fh)
-                    raise DataError(f"{remote.label}: server sent more than the expected {remote.size:,} bytes "
-                                    "(size mismatch); the partial download was removed")
+                    raise DataError(f"{remote.label}: server sent more than the expected {remote.size:,} "
+                                    "bytes (size mismatch); the partial download was removed")
                 fh.write(chunk)
                 if sha is not None:
                     sha.update(chunk)
@@ -261,9 +264,9 @@ def _check_response(resp: Any, remote: RemoteFile, fh: IO[bytes], offset: int, s
         start, total = _content_range(resp.headers.get("Content-Range", ""))
         if start != offset or total not in (None, remote.size):
             _discard(fh)
-            raise DataError(f"{remote.label}: server range {resp.headers.get('Content-Range')!r} does not match "
-                            f"the expected bytes {offset}-{remote.size - 1}/{remote.size} (size mismatch); "
-                            "the partial download was removed")
+            raise DataError(f"{remote.label}: server range {resp.headers.get('Content-Range')!r} does not "
+                            f"match the expected bytes {offset}-{remote.size - 1}/{remote.size} "
+                            "(size mismatch); the partial download was removed")
     length = resp.headers.get("Content-Length")
     if resp.headers.get("Content-Encoding") in (None, "identity") and length is not None \
             and int(length) != remote.size - offset:
@@ -281,8 +284,8 @@ def _finish(fh: IO[bytes], part: Path, dest: Path, remote: RemoteFile, sha: Any,
     os.fsync(fh.fileno())
     if size != remote.size:
         _discard(fh)
-        raise DataError(f"{remote.label}: downloaded {size:,} bytes, expected {remote.size:,} (size mismatch); "
-                        "the partial download was removed")
+        raise DataError(f"{remote.label}: downloaded {size:,} bytes, expected {remote.size:,} "
+                        "(size mismatch); the partial download was removed")
     got = sha.hexdigest() if sha is not None else file_digest(part, remote.algorithm)
     if got != remote.digest:
         _discard(fh)
@@ -330,8 +333,14 @@ class TransferProgress:
 
     def __init__(self, enabled: bool = True) -> None:
         from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
 
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TransferSpeedColumn(), TimeRemainingColumn(),
