@@ -63,7 +63,7 @@ class RunResult:
 
 def make_task(name: str, data_dir: str | None = None) -> Task:
     """Instantiate a registered task (tasks that keep data on disk accept ``data_dir``)."""
-    factory = registry.get("tasks", name)
+    factory = registry.get("tasks", name, data_dir=data_dir)
     return factory(data_dir=data_dir) if data_dir else factory()
 
 
