@@ -124,8 +124,9 @@ def test_server_ignoring_range_restarts_from_zero(fake, nwb, tmp_path):
 
 def test_file_of_another_dataset_is_refused(fake, nwb, tmp_path):
     publish(fake, nwb["other"], nwb["test"])
-    with pytest.raises(DataError, match=r"NWB file of another dataset \(subject 'Jenkins', session 'large'; "
-                                        r"expected subject 'Jenkins', session 'small' of mc_maze_small"):
+    with pytest.raises(DataError, match=r"^DANDI 000140/0.220113.0408 sub-Jenkins/\S+: NWB file of another dataset "
+                                        r"\(subject 'Jenkins', session 'large'; expected subject 'Jenkins', "
+                                        r"session 'small' of mc_maze_small.*the download was removed$"):
         dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url)
     assert_no_final(tmp_path)
     assert not list(tmp_path.rglob("*.part"))

@@ -24,7 +24,7 @@ from typing import Any
 
 from nbench.data.dandisets import NLB_TEST_TARGETS, NlbDandiset, dandiset_dir, nlb_dandiset, nlb_targets_path
 from nbench.data.download import RemoteFile, cached_digest, download, is_verified, part_path, sidecar_path
-from nbench.errors import DataError
+from nbench.errors import DataError, NbenchError
 from nbench.io import open_h5_checked, write_json_atomic
 
 MANIFEST = ".nbench-manifest.json"
@@ -136,9 +136,19 @@ def fetch(name: str, root: str | Path | None = None, *, force: bool = False, pro
             check_existing(dest, remote, spec, progress)
         else:
             download(remote, dest, session=session, progress=progress,
-                     check=lambda part: check_nwb_identity(part, spec))
+                     check=lambda part, label=rel: _check_download(part, spec, label))
         paths.append(dest)
     return paths
+
+
+def _check_download(part: Path, spec: NlbDandiset, label: str) -> None:
+    """Identity check of a complete download, reported under the asset's DANDI name rather than the part file."""
+    try:
+        check_nwb_identity(part, spec)
+    except NbenchError as exc:
+        reason = str(exc).removeprefix(f"{part}: ")
+        raise DataError(f"DANDI {spec.dandiset_id}/{spec.version} {label}: {reason}; the download was removed") \
+            from None
 
 
 def check_existing(dest: Path, remote: RemoteFile, spec: NlbDandiset, progress: Any = None) -> None:
@@ -148,9 +158,7 @@ def check_existing(dest: Path, remote: RemoteFile, spec: NlbDandiset, progress: 
     if size != remote.size:
         raise DataError(f"{dest}: {size:,} bytes, expected {remote.size:,} (truncated or altered); run "
                         f"`nbench data fetch {spec.name} --force` to download it again")
-    hashing = progress is not None and cached_digest(dest) is None
-    advance = progress.task(f"checking {dest.name}", size) if hashing else None
-    if not is_verified(dest, remote, advance):
+    if not is_verified(dest, remote, progress):
         raise DataError(f"{dest}: {remote.algorithm} differs from DANDI's {remote.digest}; run "
                         f"`nbench data fetch {spec.name} --force` to download it again")
 
@@ -165,8 +173,7 @@ def fetch_test_targets(root: str | Path | None = None, *, force: bool = False, p
     if force:
         _remove(dest)
     if dest.exists():
-        if not is_verified(dest, remote, progress.task(f"checking {pinned.name}", remote.size) if progress
-                           and cached_digest(dest) is None else None):
+        if not is_verified(dest, remote, progress):
             raise DataError(f"{dest}: size or sha256 differs from the pinned {pinned.sha256[:12]}...; run "
                             "`nbench data fetch --test-targets --force` to download it again")
         return dest
@@ -216,14 +223,14 @@ class FileState:
     expected_size: int | None
 
 
-def file_state(dest: Path, remote: RemoteFile | None, advance: Any = None) -> FileState:
+def file_state(dest: Path, remote: RemoteFile | None, progress: Any = None) -> FileState:
     """State of ``dest`` against ``remote`` (None when the digest is not known offline)."""
     expected = remote.size if remote else None
     if dest.exists():
         size = dest.stat().st_size
         if remote is None:
             return FileState(dest, "verified" if cached_digest(dest) else "unverified", size, expected)
-        state = "verified" if is_verified(dest, remote, advance) else "corrupt"
+        state = "verified" if is_verified(dest, remote, progress) else "corrupt"
         return FileState(dest, state, size, expected)
     part = part_path(dest)
     if part.exists():
@@ -231,18 +238,18 @@ def file_state(dest: Path, remote: RemoteFile | None, advance: Any = None) -> Fi
     return FileState(dest, "missing", None, expected)
 
 
-def dataset_state(name: str, root: str | Path | None = None, advance: Any = None) -> list[FileState]:
+def dataset_state(name: str, root: str | Path | None = None, progress: Any = None) -> list[FileState]:
     """States of the train and test files of dataset ``name`` (hashing only files changed since checked)."""
     spec = nlb_dandiset(name)
     base = dandiset_dir(spec, root)
     expected = read_manifest(spec, root)
-    return [file_state(base / rel, expected.get(rel), advance) for rel in spec.asset_paths]
+    return [file_state(base / rel, expected.get(rel), progress) for rel in spec.asset_paths]
 
 
-def targets_state(root: str | Path | None = None, advance: Any = None) -> FileState:
+def targets_state(root: str | Path | None = None, progress: Any = None) -> FileState:
     pinned = NLB_TEST_TARGETS
     remote = RemoteFile(label=pinned.name, url=pinned.url, size=pinned.size, digest=pinned.sha256)
-    return file_state(nlb_targets_path(root), remote, advance)
+    return file_state(nlb_targets_path(root), remote, progress)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -114,8 +114,8 @@ def record_verified(dest: Path, remote: RemoteFile) -> None:
     })
 
 
-def is_verified(dest: Path, remote: RemoteFile, advance: Advance | None = None) -> bool:
-    """True when ``dest`` has ``remote``'s size and digest (hashing only when the sidecar is stale)."""
+def is_verified(dest: Path, remote: RemoteFile, progress: Any = None) -> bool:
+    """True when ``dest`` has ``remote``'s size and digest (hashing, with a bar, only if the sidecar is stale)."""
     try:
         size = dest.stat().st_size
     except OSError:
@@ -125,6 +125,7 @@ def is_verified(dest: Path, remote: RemoteFile, advance: Advance | None = None) 
     info = cached_digest(dest)
     if info is not None and info.get("algorithm") == remote.algorithm:
         return info.get("digest") == remote.digest
+    advance = progress.task(f"checking {dest.name}", size) if progress is not None else None
     if file_digest(dest, remote.algorithm, advance) != remote.digest:
         return False
     record_verified(dest, remote)
@@ -163,7 +164,7 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
     session = session or requests.Session()
     with _locked_append(part) as fh:
         sha = _hash_prefix(fh, remote)
-        advance = progress.task(remote.label, remote.size, fh.tell()) if progress else None
+        advance = progress.task(Path(remote.label).name, remote.size, fh.tell()) if progress else None
         for attempt in range(1, ATTEMPTS + 1):
             if fh.tell() >= remote.size:
                 break
@@ -331,7 +332,7 @@ def _host(url: str) -> str:
 class TransferProgress:
     """Rich progress bars for downloads and hashing, on stderr; silent when ``enabled`` is False."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, transient: bool = False) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -344,7 +345,7 @@ class TransferProgress:
 
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TransferSpeedColumn(), TimeRemainingColumn(),
-                                  console=Console(stderr=True), disable=not enabled)
+                                  console=Console(stderr=True), disable=not enabled, transient=transient)
 
     def __enter__(self) -> TransferProgress:
         self._progress.start()
@@ -357,3 +358,7 @@ class TransferProgress:
         """Add a bar; return the function that advances it by a number of bytes."""
         task_id = self._progress.add_task(label, total=total, completed=completed)
         return lambda n: self._progress.advance(task_id, n)
+
+    def note(self, text: str) -> None:
+        """Print a line above the bars."""
+        self._progress.console.print(text, highlight=False, markup=False)

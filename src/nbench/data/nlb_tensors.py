@@ -87,6 +87,9 @@ def read_tensors(path: str | Path) -> NlbTensors:
     """Read and validate an nlb_tools tensor file; every problem is a one-line :class:`ValidationError`."""
     path = Path(path)
     with open_h5_checked(path, "nlb_tools tensor file") as h5:
+        if h5.attrs.get("neurodata_type") in ("NWBFile", b"NWBFile"):
+            raise ValidationError(f"{path}: an NWB file, expected an nlb_tools tensor file (NLB's NWB files are "
+                                  "fetched with `nbench data fetch`, not imported)")
         refuse_links(h5, path)
         group = _find_group(h5, path)
         node = h5[group] if group else h5
