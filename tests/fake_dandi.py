@@ -116,6 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._blob("/".join(parts[1:]))
         if parts[:2] == ["api", "dandisets"] and len(parts) >= 6 and parts[3] == "versions":
             return self._assets(parts[2], parts[4], parts[6:], parse_qs(url.query))
+        if parts[:2] == ["api", "assets"] and len(parts) >= 3:  # the same asset without the dandiset path
+            key = next((k for k, v in self.state.assets.items() if any(a["asset_id"] == parts[2] for a in v)), None)
+            if key is not None:
+                return self._assets(*key, parts[2:], {})
         self._json({"detail": "Not found."}, 404)
 
     def _assets(self, dandiset: str, version: str, rest: list[str], query: dict) -> None:
