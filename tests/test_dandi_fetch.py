@@ -62,7 +62,7 @@ def test_fetch_downloads_verifies_and_caches(fake, nwb, tmp_path):
     assert side["digest"] == hashlib.sha256(nwb["test"]).hexdigest()
     assert side["source"]["dandiset"] == "000140"
     states = dandi_fetch.dataset_state("mc_maze_small", tmp_path)
-    assert [s.state for s in states] == ["verified", "verified"]
+    assert {role: s.state for role, s in states.items()} == {"train": "verified", "test": "verified"}
     n_blob = len(fake.blob_requests())
     dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url)  # already there: no download
     assert len(fake.blob_requests()) == n_blob == 2
@@ -87,7 +87,7 @@ def test_interrupted_download_keeps_only_part_and_resumes_next_run(fake, nwb, tm
     assert_no_final(tmp_path)
     done = download.part_path(dest).read_bytes()
     assert 0 < len(done) < len(nwb["train"]) and done == nwb["train"][:len(done)]
-    assert dandi_fetch.dataset_state("mc_maze_small", tmp_path)[0].state == "partial"
+    assert dandi_fetch.dataset_state("mc_maze_small", tmp_path)["train"].state == "partial"
     dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("train",))
     assert fake.blob_requests()[-1] == f"bytes={len(done)}-"
     assert dest.read_bytes() == nwb["train"] and not download.part_path(dest).exists()
@@ -122,6 +122,21 @@ def test_server_ignoring_range_restarts_from_zero(fake, nwb, tmp_path):
     assert dest.read_bytes() == nwb["train"]
 
 
+def test_server_with_fewer_bytes_than_the_part_is_a_size_mismatch(fake, nwb, tmp_path):
+    short = nwb["train"][:1000]
+    fake.add_asset(SMALL.dandiset_id, SMALL.version, SMALL.train_path, short,
+                   sha256=hashlib.sha256(nwb["train"]).hexdigest())
+    fake.add_asset(SMALL.dandiset_id, SMALL.version, SMALL.test_path, nwb["test"])
+    listed = fake.assets[(SMALL.dandiset_id, SMALL.version)][0]
+    listed["size"] = listed["metadata"]["contentSize"] = len(nwb["train"])  # the metadata promises more
+    dest = nlb_files("mc_maze_small", tmp_path)["train"]
+    dest.parent.mkdir(parents=True)
+    download.part_path(dest).write_bytes(nwb["train"][:5000])
+    with pytest.raises(DataError, match=r"server cannot send bytes from 5,000 on \(HTTP 416.*size mismatch"):
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("train",))
+    assert not download.part_path(dest).exists() and not dest.exists()
+
+
 def test_file_of_another_dataset_is_refused(fake, nwb, tmp_path):
     publish(fake, nwb["other"], nwb["test"])
     with pytest.raises(DataError, match=r"^DANDI 000140/0.220113.0408 sub-Jenkins/\S+: NWB file of another dataset "
@@ -145,7 +160,7 @@ def test_damaged_file_in_cache_is_one_line_and_force_repairs(fake, nwb, tmp_path
     with pytest.raises(NbenchError, match=message) as err:
         dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url)
     assert "\n" not in str(err.value)
-    assert dandi_fetch.dataset_state("mc_maze_small", tmp_path)[1].state == "corrupt"
+    assert dandi_fetch.dataset_state("mc_maze_small", tmp_path)["test"].state == "corrupt"
     dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, force=True)
     assert dest.read_bytes() == nwb["test"]
 
@@ -156,11 +171,11 @@ def test_sidecar_is_revalidated_when_the_file_changes(fake, nwb, tmp_path, monke
     hashed: list[Path] = []
     real = download.file_digest
     monkeypatch.setattr(download, "file_digest", lambda p, *a, **k: hashed.append(p) or real(p, *a, **k))
-    assert [s.state for s in dandi_fetch.dataset_state("mc_maze_small", tmp_path)] == ["verified"] * 2
+    assert [s.state for s in dandi_fetch.dataset_state("mc_maze_small", tmp_path).values()] == ["verified"] * 2
     assert hashed == []  # unchanged files: the sidecar answers
     dest = nlb_files("mc_maze_small", tmp_path)["test"]
     dest.write_bytes(nwb["test"])  # same bytes, new mtime: hashed again, still verified
-    assert dandi_fetch.dataset_state("mc_maze_small", tmp_path)[1].state == "verified"
+    assert dandi_fetch.dataset_state("mc_maze_small", tmp_path)["test"].state == "verified"
     assert hashed == [dest]
 
 
@@ -172,6 +187,18 @@ def test_missing_asset_and_unknown_version(fake, nwb, tmp_path):
     with pytest.raises(DataError, match=r"DANDI 000128/0.220113.0400: No such version"):
         dandi_fetch.fetch("mc_maze", tmp_path, api_url=fake.api_url)
     assert not (tmp_path / "dandi").exists() or not list((tmp_path / "dandi").rglob("*.nwb"))
+
+
+def test_unreachable_archive_fails_at_once_with_one_line(fake, nwb, tmp_path):
+    publish(fake, nwb["train"], nwb["test"])
+    dandi_fetch.resolve(SMALL, fake.api_url)  # the client caches what it learnt about this archive
+    fake.stop()
+    with pytest.raises(DataError, match=r"^DANDI 000140/0.220113.0408: cannot reach the DANDI API at "
+                                        r"http://127.0.0.1:\d+/api/info/ \(ConnectionError\)"):
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url)
+    fake.start()  # for the fixture's teardown
+    with pytest.raises(DataError, match=r"^DANDI 000140/0.220113.0408: Could not retrieve server info"):
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url="http://127.0.0.1:9/api")
 
 
 def test_unknown_dataset_name():

@@ -80,8 +80,8 @@ def list_(data_dir: str | None) -> None:
             table.add_row(name, f"DANDI:{spec.dandiset_id}", spec.version, _size(states, spec.approx_bytes),
                           _status(states))
         target = dandi_fetch.targets_state(data_dir, progress)
-        table.add_row(TARGETS_NAME, "nlb_tools", NLB_TEST_TARGETS.sha256[:8], _size([target], None),
-                      _status([target]))
+        table.add_row(TARGETS_NAME, "nlb_tools", NLB_TEST_TARGETS.sha256[:8], _size({"": target}, None),
+                      _status({"": target}))
     for found in list_imported(data_dir):
         size = found.path.stat().st_size if found.path.exists() else None
         ok = size == found.meta.get("size")
@@ -91,28 +91,30 @@ def list_(data_dir: str | None) -> None:
     console.print(table)
 
 
-def _size(states: list[dandi_fetch.FileState], approx: int | None) -> str:
-    on_disk = sum(s.size or 0 for s in states if s.state != "partial")
+def _size(states: dict[str, dandi_fetch.FileState], approx: int | None) -> str:
+    """Bytes on disk, or the expected size (``~``) when nothing is there yet."""
+    on_disk = sum(s.size or 0 for s in states.values() if s.state != "partial")
     if on_disk:
         return decimal(on_disk)
-    known = sum(s.expected_size or 0 for s in states) or approx
+    known = sum(s.expected_size or 0 for s in states.values()) or approx
     return f"~{decimal(known)}" if known else "?"
 
 
-def _status(states: list[dandi_fetch.FileState]) -> str:
-    kinds = {s.state for s in states}
-    if kinds == {"verified"}:
-        return "[green]verified[/green]"
-    if kinds == {"missing"}:
-        return "[dim]missing[/dim]"
+def _status(states: dict[str, dandi_fetch.FileState]) -> str:
+    """One word when all files agree, else one entry per file (``train verified, test partial 40%``)."""
+    kinds = {s.state for s in states.values()}
+    if len(kinds) == 1 and kinds & {"verified", "missing", "unverified"}:
+        return {"verified": "[green]verified[/green]", "missing": "[dim]missing[/dim]",
+                "unverified": "[yellow]unverified[/yellow]"}[kinds.pop()]
     parts = []
-    for s in states:
-        label = s.path.name.split("_desc-")[-1].split("_")[0].split(".")[0] if len(states) > 1 else ""
+    for role, s in states.items():
         detail = s.state
         if s.state == "partial":
-            detail += f" {100 * (s.size or 0) / s.expected_size:.0f}%" if s.expected_size else f" {decimal(s.size)}"
-        color = {"verified": "green", "corrupt": "red", "partial": "yellow"}.get(s.state, "dim")
-        parts.append(f"[{color}]{label + ' ' if label else ''}{detail}[/{color}]")
+            done = s.size or 0
+            detail += f" {100 * done / s.expected_size:.0f}%" if s.expected_size else f" {decimal(done)}"
+        color = {"verified": "green", "corrupt": "red", "partial": "yellow", "unverified": "yellow"}.get(s.state,
+                                                                                                        "dim")
+        parts.append(f"[{color}]{f'{role} ' if role else ''}{detail}[/{color}]")
     return ", ".join(parts)
 
 

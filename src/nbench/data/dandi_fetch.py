@@ -45,14 +45,28 @@ def resolve(spec: NlbDandiset, api_url: str | None = None) -> list[RemoteFile]:
     where = f"DANDI {spec.dandiset_id}/{spec.version}"
     try:
         with _quiet_dandi_logs(), DandiAPIClient(api_url=api_url) as client:
+            _probe(client, where)
             dandiset = client.get_dandiset(spec.dandiset_id, spec.version)
             return [_remote_file(spec, dandiset.get_asset_by_path(path)) for path in spec.asset_paths]
-    except NotFoundError as exc:
-        raise DataError(f"{where}: {_first_line(exc)}") from None
+    except NotFoundError as exc:  # the client's message goes on with advice; its first sentence is the fact
+        raise DataError(f"{where}: {_first_line(exc).split('. ')[0]}") from None
     except requests.RequestException as exc:
         raise DataError(f"{where}: cannot reach the DANDI API ({_first_line(exc)})") from None
     except RuntimeError as exc:  # the dandi client's "could not retrieve server info"
         raise DataError(f"{where}: {_first_line(exc)}") from None
+
+
+def _probe(client: Any, where: str) -> None:
+    """Fail in seconds when the archive is unreachable (the client itself retries for about a minute)."""
+    import requests
+
+    url = client.get_url("/info/")
+    try:
+        client.session.get(url, timeout=(10, 30)).raise_for_status()
+    except requests.RequestException as exc:
+        reason = type(exc).__name__ if isinstance(exc, requests.ConnectionError) else _first_line(exc)
+        raise DataError(f"{where}: cannot reach the DANDI API at {url} ({reason}); check the network, or "
+                        "set DANDI_INSTANCE for another archive") from None
 
 
 def _remote_file(spec: NlbDandiset, asset: Any) -> RemoteFile:
@@ -238,12 +252,13 @@ def file_state(dest: Path, remote: RemoteFile | None, progress: Any = None) -> F
     return FileState(dest, "missing", None, expected)
 
 
-def dataset_state(name: str, root: str | Path | None = None, progress: Any = None) -> list[FileState]:
-    """States of the train and test files of dataset ``name`` (hashing only files changed since checked)."""
+def dataset_state(name: str, root: str | Path | None = None, progress: Any = None) -> dict[str, FileState]:
+    """``{"train": ..., "test": ...}`` states of dataset ``name`` (hashing only files changed since checked)."""
     spec = nlb_dandiset(name)
     base = dandiset_dir(spec, root)
     expected = read_manifest(spec, root)
-    return [file_state(base / rel, expected.get(rel), progress) for rel in spec.asset_paths]
+    return {role: file_state(base / rel, expected.get(rel), progress)
+            for role, rel in (("train", spec.train_path), ("test", spec.test_path))}
 
 
 def targets_state(root: str | Path | None = None, progress: Any = None) -> FileState:

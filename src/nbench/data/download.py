@@ -209,11 +209,11 @@ def _locked_append(part: Path) -> Iterator[IO[bytes]]:
 
 def _hash_prefix(fh: IO[bytes], remote: RemoteFile) -> Any:
     """sha256 state over the bytes already in the part (None for dandi-etag, computed at the end)."""
-    if remote.algorithm != "sha256":
-        return None
     if fh.tell() > remote.size:  # longer than the file can be: start over
         fh.truncate(0)
         fh.seek(0, os.SEEK_END)
+    if remote.algorithm != "sha256":
+        return None
     sha = hashlib.sha256()
     with open(fh.name, "rb") as rd:
         while block := rd.read(CHUNK):
@@ -255,6 +255,10 @@ def _check_response(resp: Any, remote: RemoteFile, fh: IO[bytes], offset: int, s
     """Validate status and ranges before any byte is written; restart from 0 if ``Range`` was ignored."""
     if resp.status_code >= 500:
         raise _Interrupted(f"HTTP {resp.status_code}")
+    if resp.status_code == 416:  # the server has fewer bytes than the part already holds
+        _discard(fh)
+        raise DataError(f"{remote.label}: server cannot send bytes from {offset:,} on (HTTP 416; expected "
+                        f"{remote.size:,} bytes in all, size mismatch); the partial download was removed")
     if resp.status_code >= 400:
         raise DataError(f"{remote.label}: HTTP {resp.status_code} {resp.reason} from {_host(resp.url)}")
     if offset and resp.status_code == 200:  # server ignored Range: take the whole body
