@@ -302,6 +302,7 @@ def _finish(fh: IO[bytes], part: Path, dest: Path, remote: RemoteFile, sha: Any,
         except Exception:
             _discard(fh)
             raise
+    fh.close()  # before the rename, which Windows refuses on an open file (the lock file stays held)
     sidecar_path(dest).unlink(missing_ok=True)
     os.replace(part, dest)
 
