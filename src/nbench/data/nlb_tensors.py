@@ -85,7 +85,15 @@ class NlbTensors:
 
 def read_tensors(path: str | Path) -> NlbTensors:
     """Read and validate an nlb_tools tensor file; every problem is a one-line :class:`ValidationError`."""
-    path = Path(path)
+    return _open_tensors(Path(path), load=True)
+
+
+def inspect_tensors(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Validate the layout of a tensor file (keys, dtypes, shapes) without reading the arrays; return shapes."""
+    return _open_tensors(Path(path), load=False).arrays  # type: ignore[return-value]
+
+
+def _open_tensors(path: Path, load: bool) -> NlbTensors:
     with open_h5_checked(path, "nlb_tools tensor file") as h5:
         if h5.attrs.get("neurodata_type") in ("NWBFile", b"NWBFile"):
             raise ValidationError(f"{path}: an NWB file, expected an nlb_tools tensor file (NLB's NWB files are "
@@ -97,8 +105,8 @@ def read_tensors(path: str | Path) -> NlbTensors:
         ignored = tuple(sorted(set(node) - set(keys)))
         datasets = {k: _dataset(node, k, path) for k in keys}
         check_shapes({k: d.shape for k, d in datasets.items()}, path)
-        arrays = {k: _load(d, k, path) for k, d in datasets.items()}
-    return NlbTensors(arrays, group, ignored)
+        arrays = {k: _load(d, k, path) if load else d.shape for k, d in datasets.items()}
+    return NlbTensors(arrays, group, ignored)  # type: ignore[arg-type]
 
 
 def _find_group(h5: h5py.File, path: Path) -> str | None:
@@ -251,10 +259,13 @@ def import_tensors(source: str | Path, name: str, root: str | Path | None = None
     side = dest.with_suffix(".json")
     if side.exists() and not force:
         raise DataError(f"imported dataset {name!r} already exists ({dest}); pass --force to replace it")
-    read_tensors(source)  # refuse a bad file before copying anything
+    inspect_tensors(source)  # refuse a malformed file before copying anything
     with atomic_path(dest) as tmp:
         sha = _copy_hashing(source, tmp)
-        tensors = read_tensors(tmp)  # what is kept is what was validated
+        try:
+            tensors = read_tensors(tmp)  # values are checked on the copy: what is kept is what was validated
+        except ValidationError as exc:  # the copy has the source's bytes; name the user's file
+            raise ValidationError(str(exc).replace(str(tmp), str(source))) from None
         meta = _sidecar(name, source, sha, tmp.stat().st_size, tensors, bin_ms_for(tensors.group, source.name,
                                                                                      bin_ms))
         side.unlink(missing_ok=True)  # the old import disappears before its file is replaced
