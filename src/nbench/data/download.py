@@ -353,14 +353,18 @@ class TransferProgress:
                                   console=Console(stderr=True), disable=not enabled, transient=transient)
 
     def __enter__(self) -> TransferProgress:
-        self._progress.start()
+        self._started = False  # the display starts with the first bar, so an early error prints only its line
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
 
     def task(self, label: str, total: int, completed: int = 0) -> Advance:
         """Add a bar; return the function that advances it by a number of bytes."""
+        if not self._started:
+            self._progress.start()
+            self._started = True
         task_id = self._progress.add_task(label, total=total, completed=completed)
         return lambda n: self._progress.advance(task_id, n)
 
