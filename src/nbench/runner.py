@@ -8,6 +8,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -63,12 +64,16 @@ class RunResult:
 
 def make_task(name: str, data_dir: str | None = None) -> Task:
     """Instantiate a registered task (tasks that keep data on disk accept ``data_dir``)."""
-    factory = registry.get("tasks", name)
+    factory = registry.get("tasks", name, data_dir=data_dir)
     return factory(data_dir=data_dir) if data_dir else factory()
 
 
-def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None) -> RunResult:
-    """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given."""
+def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
+        log: Callable[[str], None] | None = None) -> RunResult:
+    """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given.
+
+    ``log`` receives one-line progress messages (the CLI prints them on stderr).
+    """
     started = time.perf_counter()
     task = make_task(spec.task, spec.data_dir)
     model_cls = registry.get("models", spec.model)
@@ -81,6 +86,9 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
                            spec.seed)
     workdir = Path(out_dir or ".") / "work" / run_key
     model = model_cls(config, seed=spec.seed, workdir=workdir, device=spec.device)
+    if log is not None:
+        log(f"fitting {spec.model} on {spec.task} ({phase} phase: {inputs.n_train} train / {inputs.n_eval} eval "
+            f"trials, seed {spec.seed}) ...")
 
     t0 = time.perf_counter()
     model.fit(inputs)

@@ -55,7 +55,7 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
 
 def _jobs_from_tasks(path: Path, names: tuple[str, ...], groups: list[str], phase: str | None, data_dir: str | None,
                      inferred: bool) -> dict[str, tuple]:
-    known = registry.names("tasks")
+    known = registry.names("tasks", data_dir)
     if inferred:
         unknown = [g for g in groups if g not in known]
         if unknown:
