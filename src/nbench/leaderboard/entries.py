@@ -197,20 +197,12 @@ class _Checker:
 
 
 def default_scorer(path: Path, task: str, phase: str | None, seed: int) -> Record:
-    """Validate ``path`` against ``task``'s targets and score it with the scorer of ``nbench score``."""
-    from nbench.results import file_sha256
-    from nbench.runner import dataset_record, make_task, score_record
-    from nbench.validation import load_submission, spec_from_targets
+    """Validate ``path`` against ``task``'s targets and score it exactly as ``nbench score`` does."""
+    from nbench.evaluate import score_file
 
-    task_obj = make_task(task)
-    phase = task_obj.resolve_phase(phase)
-    inputs, targets = task_obj.prepare(phase)
-    group = task_obj.info.name
-    subs = load_submission(path, {group: spec_from_targets(targets, inputs)}, allow_extra_groups=True)
-    [record] = score_record(subs, {group: (task_obj, phase, targets)}, path.stem,
-                            {"path": path.name, "sha256": file_sha256(path)})
-    record.dataset = dataset_record(inputs)  # score_record leaves the dataset version empty
-    record.seed = seed
+    [record] = score_file(path, tasks=(task,), phase=phase, model_name=path.stem, seed=seed,
+                          allow_extra_groups=True)
+    record.submission = {"path": path.name, "sha256": record.submission["sha256"]}
     return record
 
 
