@@ -82,6 +82,7 @@ def test_presets() -> None:
     assert (maze.embedding, maze.num_layers, maze.lr_schedule) == ("identity", 4, "cosine")
     assert maze20.context_forward == round(maze.context_forward / 4)
     assert default_config("dmfc_rsg").num_layers == 6
+    assert default_config("mc_maze_small_val_20ms").context_backward == maze20.context_backward
     assert default_config("no_such_task") == NDTConfig()
 
 

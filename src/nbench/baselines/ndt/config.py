@@ -158,12 +158,17 @@ PRESETS: dict[str, dict[str, Any]] = {**_SYNTHETIC, **_NLB}
 
 
 def preset_name(task_name: str) -> tuple[str | None, int]:
-    """The preset for ``task_name`` and its bin width factor relative to the preset (4 for ``*_20`` tasks)."""
-    base, factor = task_name, 1
-    for suffix, f in (("_20", 4), ("_5", 1)):
-        if task_name.endswith(suffix) and task_name[: -len(suffix)] in PRESETS:
-            base, factor = task_name[: -len(suffix)], f
-    return (base if base in PRESETS else None), factor
+    """The preset for ``task_name`` and its bin-width factor relative to the preset (4 for 20 ms tasks).
+
+    The longest preset name that the task name equals or starts with (followed by ``_``) wins, so imported
+    tasks such as ``mc_maze_small_val_20ms`` find ``mc_maze_small``; a ``20`` or ``20ms`` token after the
+    preset name marks 20 ms bins.
+    """
+    for name in sorted(PRESETS, key=len, reverse=True):
+        if task_name == name or task_name.startswith(name + "_"):
+            tokens = task_name[len(name):].split("_")
+            return name, (4 if {"20", "20ms"} & set(tokens) else 1)
+    return None, 1
 
 
 def default_config(task_name: str) -> NDTConfig:

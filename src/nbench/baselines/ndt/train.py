@@ -30,13 +30,15 @@ EpochCallback = Callable[[int, float, float | None], None]
 
 @dataclass
 class FitSummary:
-    """What a fit did: epochs run, where the best masked validation NLL was, whether it resumed."""
+    """What a fit did: epochs run, where the best masked validation NLL was, whether it resumed, and which
+    training trials (indices into the training arrays) were held back for validation."""
 
     epochs: int = 0
     best_epoch: int = -1
     best_val_nll: float = math.inf
     stopped_early: bool = False
     resumed_from_epoch: int | None = None
+    val_trials: list[int] = field(default_factory=list)
     history: list[list[float | None]] = field(default_factory=list)  # [epoch, train NLL, val NLL or None]
 
 
@@ -94,8 +96,8 @@ class Trainer:
                                            weight_decay=config.weight_decay, eps=1e-8)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(config))
         self.batcher = Batcher(config, layout, max_spikes, device)
-        self._split(targets, seed)
         self.summary = FitSummary()
+        self._split(targets, seed)
         self.best_state: dict[str, torch.Tensor] | None = None
 
     def _split(self, targets: np.ndarray, seed: int) -> None:
@@ -109,6 +111,7 @@ class Trainer:
         finite = torch.from_numpy(np.isfinite(targets)).to(self.device)
         labels = torch.from_numpy(np.nan_to_num(targets)).to(self.device)
         val_idx, train_idx = torch.from_numpy(order[:n_val]), torch.from_numpy(order[n_val:])
+        self.summary.val_trials = sorted(order[:n_val].tolist())
         self.train_heldin, self.train_finite = heldin[train_idx], finite[train_idx]
         self.train_labels = labels[train_idx]
         # Fixed validation masks (no spans, like the authors' validation) make successive losses comparable.
