@@ -3,8 +3,10 @@
 The NDT paper's claim: 3.9 ms per trial, more than 6x faster than recurrent baselines. Here both models run at
 batch size 1 on one MC_Maze trial (140 bins x 182 neurons, the NLB MC_Maze config's input size) with torch
 limited to 2 threads; calls of the two models are interleaved so that background load hits both alike, and the
-medians of >= 100 calls after warm-up are compared. Extra rows show NDT variants (explicit attention instead of
-the fused kernel, torch.compile when available) and per-trial cost when the 100 eval trials go as one batch.
+medians of >= 100 calls after warm-up are compared. The GRU runs once with the fused ``nn.GRU`` generator (the
+fastest a controller-free LFADS can be) and once stepped bin by bin with ``GRUCell`` (as LFADS with a controller
+must run). Extra rows show NDT variants (explicit attention instead of the fused kernel, bfloat16 autocast,
+torch.compile when available) and per-trial cost when the 100 eval trials go as one batch.
 
 Run:  PYTHONPATH=src python benchmark/bench_ndt_latency.py [--calls 200] [--threads 2] [--compile]
 """
@@ -30,6 +32,8 @@ N_BINS, N_NEURONS, EVAL_TRIALS = 140, 182, 100
 
 
 def n_params(model: torch.nn.Module) -> int:
+    if isinstance(model, LFADSLikeGRU):
+        return model.parameter_count()
     return sum(p.numel() for p in model.parameters())
 
 
@@ -59,12 +63,20 @@ def build(args: argparse.Namespace) -> tuple[dict[str, tuple[torch.nn.Module, Ca
     cfg = type(cfg)(**{**cfg.__dict__, "dropout": 0.0, "dropout_rates": 0.0, "dropout_embedding": 0.0})
     ndt = NDTNet(cfg, N_BINS, N_NEURONS, max_spikes=10).eval()
     gru = LFADSLikeGRU(N_NEURONS, args.encoder, args.generator, args.factors).eval()
+    gru_steps = LFADSLikeGRU(N_NEURONS, args.encoder, args.generator, args.factors, step_by_step=True).eval()
     one = torch.poisson(torch.full((1, N_BINS, N_NEURONS), 0.05))
     batch = torch.poisson(torch.full((EVAL_TRIALS, N_BINS, N_NEURONS), 0.05))
     rows: dict[str, tuple[torch.nn.Module, Callable[[], object], int]] = {
         "NDT (fused SDPA attention)": (ndt, lambda: ndt(one), 1),
         "LFADS-style GRU": (gru, lambda: gru(one), 1),
+        "LFADS-style GRU, cell loop": (gru_steps, lambda: gru_steps(one), 1),
     }
+
+    def ndt_bf16() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return ndt(one)
+
+    rows["NDT (bfloat16 autocast)"] = (ndt, ndt_bf16, 1)
     slow = NDTNet(cfg, N_BINS, N_NEURONS, max_spikes=10)
     slow.load_state_dict(ndt.state_dict())
     slow = explicit_attention(slow)
@@ -105,8 +117,9 @@ def main() -> None:
         p10, p90 = t[len(t) // 10] * 1e3 / per, t[(9 * len(t)) // 10] * 1e3 / per
         print(f"{name:<34} {n_params(model):>9,} {medians[name]:>10.3f} {p10:>8.3f} {p90:>8.3f}")
     ndt_ms, gru_ms = medians["NDT (fused SDPA attention)"], medians["LFADS-style GRU"]
-    print(f"\nbatch 1: GRU / NDT = {gru_ms / ndt_ms:.1f}x (goal >= 6x); NDT {ndt_ms:.2f} ms per trial "
-          f"(goal <= 3.9 ms)")
+    loop_ms = medians["LFADS-style GRU, cell loop"]
+    print(f"\nbatch 1: fused GRU / NDT = {gru_ms / ndt_ms:.1f}x, cell-loop GRU / NDT = {loop_ms / ndt_ms:.1f}x "
+          f"(goal >= 6x); NDT {ndt_ms:.2f} ms per trial (goal <= 3.9 ms)")
     if note:
         print(note)
 
