@@ -1,0 +1,182 @@
+"""Gaussian-smoothed spike counts summed into bins and averaged over trials: the numbers behind NLB's PSTHs.
+
+nlb_tools smooths every unit's 1 ms counts with ``scipy.signal.convolve(segment, window, "same")`` on each
+NaN-free segment (for NLB's 240-420 tap kernels scipy always picks direct convolution, so this is an exact
+float64 sum), rectifies, sums the samples of each bin (NaN samples count 0; a bin whose first sample is NaN is
+NaN), then averages over trials by ``align_time``. Smoothing is linear, so for every trial whose window and
+kernel reach lie inside one segment (a *clean* trial) the per-condition sum is a banded kernel matrix times the
+condition's spike histogram: one matrix product per window length instead of a convolution per trial and unit.
+Other trials are computed one by one with the segment rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+from nbench.data.nlb.binning import add_counts
+from nbench.data.nlb.nwbread import UnitGroup
+
+CHUNK_BYTES = 64 << 20
+
+
+def gaussian_window(kern_sd_ms: int) -> np.ndarray:
+    """nlb_tools' ``smooth_spk`` window at 1 ms: ``int(6*sd)`` points, std ``sd``, normalised to sum 1."""
+    window = scipy.signal.windows.gaussian(int(6 * kern_sd_ms), kern_sd_ms, sym=True)
+    return window / np.sum(window)
+
+
+@dataclass
+class TrialSet:
+    """Trials to average: condition index, window start bin, number of bins and alignment bin of each."""
+
+    cond: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+    align_bin: np.ndarray
+
+
+@dataclass
+class Sums:
+    """Per condition: sum and non-NaN count of each ``align_time`` row, and which rows occur at all."""
+
+    low: np.ndarray
+    total: list[np.ndarray]
+    n_valid: list[np.ndarray]
+    present: list[np.ndarray]
+
+
+def condition_sums(group: UnitGroup, trials: TrialSet, n_cond: int, window: np.ndarray, bin_ms: int
+                   ) -> Sums:
+    """Sum over each condition's trials of the binned smoothed counts of ``group``, per ``align_time`` row."""
+    a0 = trials.first - trials.align_bin
+    low = np.array([a0[trials.cond == c].min() for c in range(n_cond)])
+    high = np.array([(a0 + trials.count)[trials.cond == c].max() for c in range(n_cond)])
+    n_units = len(group.ids)
+    sizes = high - low
+    sums = Sums(low, [np.zeros((n, n_units)) for n in sizes], [np.zeros(n) for n in sizes],
+                [np.zeros(n, bool) for n in sizes])
+    for c, start, n in zip(trials.cond, a0, trials.count, strict=True):
+        sums.present[c][start - low[c]:start - low[c] + n] = True
+    clean = _clean(group, trials, len(window), bin_ms)
+    _add_clean(sums, group, trials, clean, window, bin_ms)
+    for t in np.flatnonzero(~clean):
+        values = _one_trial(group, int(trials.first[t]), int(trials.count[t]), window, bin_ms)
+        row = int(a0[t] - low[trials.cond[t]])
+        ok = ~np.isnan(values[:, 0]) if n_units else np.ones(len(values), bool)
+        sums.total[trials.cond[t]][row:row + len(values)][ok] += values[ok]
+        sums.n_valid[trials.cond[t]][row:row + len(values)][ok] += 1
+    return sums
+
+
+def _reach(n_taps: int) -> tuple[int, int]:
+    """(lead, lag): a spike at ms s feeds sample m ('same' mode) when ``m - lead <= s <= m + lag``."""
+    centre = (n_taps - 1) // 2
+    return n_taps - 1 - centre, centre
+
+
+def _clean(group: UnitGroup, trials: TrialSet, n_taps: int, bin_ms: int) -> np.ndarray:
+    """True when a trial's samples and every spike that reaches them lie in one observed run of the grid."""
+    lead, lag = _reach(n_taps)
+    lo = trials.first * bin_ms - lead
+    hi = (trials.first + trials.count) * bin_ms - 1 + lag
+    n_ms = len(group.observed)
+    inside = (lo >= 0) & (hi < n_ms)
+    observed_before = np.concatenate([[0], np.cumsum(group.observed, dtype=np.int64)])
+    lo_c, hi_c = np.clip(lo, 0, n_ms - 1), np.clip(hi, 0, n_ms - 1)
+    full = observed_before[hi_c + 1] - observed_before[lo_c] == hi_c - lo_c + 1
+    return inside & full
+
+
+def binned_kernel(window: np.ndarray, bin_ms: int) -> np.ndarray:
+    """``B[t]``: weight of one spike ``t`` ms after the first reachable ms of a bin in that bin's sum.
+
+    With relative ms 0 = ``lead`` ms before the bin's first sample, sample ``q`` of the bin weighs the spike
+    by ``window[q + n_taps - 1 - t]`` ('same' mode: ``window[m - s + centre]``).
+    """
+    n_taps = len(window)
+    t = np.arange(n_taps + bin_ms - 1)[:, None]
+    tap = np.arange(bin_ms)[None, :] + n_taps - 1 - t
+    return np.where((tap >= 0) & (tap < n_taps), window[np.clip(tap, 0, n_taps - 1)], 0.0).sum(axis=1)
+
+
+def banded_product(hist: np.ndarray, count: int, kernel: np.ndarray, bin_ms: int) -> np.ndarray:
+    """``out[i] = sum_t kernel[t] * hist[i*bin_ms + t]``: the binned smoothed sums of ``count`` bins.
+
+    Computed as a few dense blocks (one shared block matrix) so that the work follows the kernel's band.
+    """
+    width = len(kernel)
+    per_block = max(1, width // (2 * bin_ms))
+    cols = (per_block - 1) * bin_ms + width
+    t = np.arange(cols)[None, :] - bin_ms * np.arange(per_block)[:, None]
+    block = np.where((t >= 0) & (t < width), kernel[np.clip(t, 0, width - 1)], 0.0)
+    out = np.empty((count, hist.shape[1]))
+    for i0 in range(0, count, per_block):
+        n = min(per_block, count - i0)
+        j0 = i0 * bin_ms
+        span = (n - 1) * bin_ms + width
+        out[i0:i0 + n] = block[:n, :span] @ hist[j0:j0 + span]
+    return out
+
+
+def _add_clean(sums: Sums, group: UnitGroup, trials: TrialSet, clean: np.ndarray, window: np.ndarray,
+               bin_ms: int) -> None:
+    lead, _ = _reach(len(window))
+    kernel = binned_kernel(window, bin_ms)
+    n_units = len(group.ids)
+    a0 = trials.first - trials.align_bin
+    idx = np.flatnonzero(clean)
+    for count in np.unique(trials.count[idx]):
+        same = idx[trials.count[idx] == count]
+        keys, column = np.unique(np.stack([trials.cond[same], a0[same]]), axis=1, return_inverse=True)
+        column = column.reshape(-1)
+        span = int(count) * bin_ms + len(window) - 1
+        per_chunk = max(1, CHUNK_BYTES // (span * max(n_units, 1) * 8))
+        for lo in range(0, keys.shape[1], per_chunk):
+            chunk = (column >= lo) & (column < lo + per_chunk)
+            hist = np.zeros((span, min(per_chunk, keys.shape[1] - lo) * n_units))
+            starts = trials.first[same[chunk]] * bin_ms - lead
+            _histogram(hist, group, starts, span, (column[chunk] - lo) * n_units)
+            product = banded_product(hist, int(count), kernel, bin_ms)
+            for k in range(hist.shape[1] // max(n_units, 1)):
+                cond, start = keys[:, lo + k]
+                row = int(start - sums.low[cond])
+                sums.total[cond][row:row + count] += product[:, k * n_units:(k + 1) * n_units]
+                sums.n_valid[cond][row:row + count] += np.sum(column[chunk] == lo + k)
+
+
+def _histogram(hist: np.ndarray, group: UnitGroup, starts: np.ndarray, span: int, col0: np.ndarray) -> None:
+    """Add the spikes at ms ``starts[i] .. starts[i] + span - 1`` to ``hist[ms - starts[i], col0[i] + unit]``."""
+    lo = np.searchsorted(group.spike_ms, starts, side="left")
+    hi = np.searchsorted(group.spike_ms, starts + span, side="left")
+    lengths = hi - lo
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    take = np.repeat(lo - offsets, lengths) + np.arange(int(lengths.sum()))
+    rel = group.spike_ms[take] - np.repeat(starts, lengths)
+    col = np.repeat(col0, lengths) + group.spike_col[take]
+    add_counts(hist, rel * hist.shape[1] + col)
+
+
+def _one_trial(group: UnitGroup, first: int, count: int, window: np.ndarray, bin_ms: int) -> np.ndarray:
+    """Binned smoothed counts of one trial with nlb_tools' segment rules (trials near missing data)."""
+    lead, lag = _reach(len(window))
+    n_ms = len(group.observed)
+    n_units = len(group.ids)
+    m_lo, m_hi = first * bin_ms, min((first + count) * bin_ms, n_ms)
+    s_lo, s_hi = max(m_lo - lead, 0), min(m_hi + lag, n_ms)
+    dense = np.zeros((s_hi - s_lo, n_units))
+    _histogram(dense, group, np.array([s_lo]), s_hi - s_lo, np.array([0]))
+    observed = group.observed[s_lo:s_hi]
+    smooth = np.full((s_hi - s_lo, n_units), np.nan)
+    edges = np.diff(np.concatenate([[0], observed.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        full = scipy.signal.fftconvolve(dense[a:b], window[:, None], mode="full", axes=0)
+        smooth[a:b] = np.maximum(full[lag:lag + (b - a)], 0.0)  # 'same' mode keeps from centre = lag
+    samples = np.nan_to_num(smooth[m_lo - s_lo:m_hi - s_lo])
+    padded = np.zeros((count * bin_ms, n_units))
+    padded[:len(samples)] = samples
+    out = padded.reshape(count, bin_ms, n_units).sum(axis=1)
+    out[~group.observed[np.arange(first, first + count) * bin_ms]] = np.nan
+    return out
