@@ -46,8 +46,6 @@ class _Builder:
         self.params, self.rec, self.bin_ms, self.what = params, rec, bin_ms, what
         self.n_bins = -(-rec.n_ms // bin_ms)
         self.trials = dict(rec.trials)
-        if "heldout" not in rec.groups or "heldin" not in rec.groups:
-            raise DataError(f"{what}: the train file has no held-out (or no held-in) units")
         self._missing: np.ndarray | None = None
 
     @property
@@ -63,6 +61,8 @@ class _Builder:
         return rows if allow_nans else rows.without(self.missing)
 
     def spikes(self, group: str) -> Values:
+        if group not in self.rec.groups:
+            raise DataError(f"{self.what}: the NWB file(s) have no {group} units")
         return lambda bins: counts_at(self.rec.groups[group], bins, self.bin_ms, self.n_bins)
 
     def jittered(self, window: Window, mask: np.ndarray) -> tuple[Window, np.ndarray | None]:
@@ -128,9 +128,7 @@ def build_arrays(params: NLBParams, rec: Recording, phase: str, bin_ms: int, wha
         raise DataError(f"{what}: no {'/'.join(train_splits if not train_mask.any() else eval_splits)} "
                         "trials in the NWB file(s)")
     inputs, train_pos = _train_inputs(b, train_mask)
-    window, _ = b.jittered(params.window, eval_mask)
-    eval_rows = b.rows(eval_mask, window, allow_nans=True).nonempty()
-    inputs["eval_spikes_heldin"] = stacked(eval_rows, b.spikes("heldin"), f"{what} eval window")
+    inputs["eval_spikes_heldin"], eval_pos = _eval_input(b, eval_mask)
     targets = _targets(b, train_mask, eval_mask) if with_targets and phase == "val" else {}
     conditions = None
     if params.psth is not None:
@@ -138,7 +136,21 @@ def build_arrays(params: NLBParams, rec: Recording, phase: str, bin_ms: int, wha
         conditions = cond_of[train_pos]
     return NLBArrays(inputs, targets, rec.groups["heldin"].ids, rec.groups["heldout"].ids,
                      b.trials["trial_id"][train_pos],
-                     b.trials["trial_id"][eval_rows.trial], conditions)
+                     b.trials["trial_id"][eval_pos], conditions)
+
+
+def eval_input(params: NLBParams, rec: Recording, bin_ms: int, splits: tuple[str, ...], what: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``make_eval_input_tensors``' held-in spikes of the ``splits`` trials, and their trial ids."""
+    b = _Builder(params, rec, bin_ms, what)
+    tensor, pos = _eval_input(b, np.isin(b.trials["split"], splits))
+    return tensor, b.trials["trial_id"][pos]
+
+
+def _eval_input(b: _Builder, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    window, _ = b.jittered(b.params.window, mask)
+    rows = b.rows(mask, window, allow_nans=True).nonempty()
+    return stacked(rows, b.spikes("heldin"), f"{b.what} eval window"), rows.trial
 
 
 def _train_inputs(b: _Builder, mask: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -62,8 +62,9 @@ def condition_sums(group: UnitGroup, trials: TrialSet, n_cond: int, window: np.n
         sums.present[c][start - low[c]:start - low[c] + n] = True
     clean = _clean(group, trials, len(window), bin_ms)
     _add_clean(sums, group, trials, clean, window, bin_ms)
+    runs = _observed_runs(group.observed) if not clean.all() else None
     for t in np.flatnonzero(~clean):
-        values = _one_trial(group, int(trials.first[t]), int(trials.count[t]), window, bin_ms)
+        values = _one_trial(group, runs, int(trials.first[t]), int(trials.count[t]), window, bin_ms)
         row = int(a0[t] - low[trials.cond[t]])
         ok = ~np.isnan(values[:, 0]) if n_units else np.ones(len(values), bool)
         sums.total[trials.cond[t]][row:row + len(values)][ok] += values[ok]
@@ -159,24 +160,43 @@ def _histogram(hist: np.ndarray, group: UnitGroup, starts: np.ndarray, span: int
     add_counts(hist, rel * hist.shape[1] + col)
 
 
-def _one_trial(group: UnitGroup, first: int, count: int, window: np.ndarray, bin_ms: int) -> np.ndarray:
-    """Binned smoothed counts of one trial with nlb_tools' segment rules (trials near missing data)."""
+def _observed_runs(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of every run of observed ms: nlb_tools' NaN-free segments."""
+    edges = np.diff(np.concatenate([[0], observed.astype(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _smooth_run(group: UnitGroup, start: int, stop: int, lo: int, hi: int, window: np.ndarray) -> np.ndarray:
+    """Smoothed samples ``lo:hi`` of the observed run ``start:stop`` (all units), as nlb_tools computes them.
+
+    A run shorter than the kernel is smoothed by scipy's FFT path on float16 input (float32 precision), so it is
+    computed with that very call; otherwise the exact float64 sum over the spikes that reach ``lo:hi``.
+    """
     lead, lag = _reach(len(window))
-    n_ms = len(group.observed)
     n_units = len(group.ids)
-    m_lo, m_hi = first * bin_ms, min((first + count) * bin_ms, n_ms)
-    s_lo, s_hi = max(m_lo - lead, 0), min(m_hi + lag, n_ms)
+    if stop - start < len(window):
+        dense = np.zeros((stop - start, n_units))
+        _histogram(dense, group, np.array([start]), stop - start, np.array([0]))
+        dense = dense.astype(np.float16)
+        out = np.stack([scipy.signal.convolve(dense[:, u], window, "same") for u in range(n_units)], axis=1)
+        return np.maximum(out, 0.0)[lo - start:hi - start]
+    s_lo, s_hi = max(lo - lead, start), min(hi + lag, stop)
     dense = np.zeros((s_hi - s_lo, n_units))
     _histogram(dense, group, np.array([s_lo]), s_hi - s_lo, np.array([0]))
-    observed = group.observed[s_lo:s_hi]
-    smooth = np.full((s_hi - s_lo, n_units), np.nan)
-    edges = np.diff(np.concatenate([[0], observed.astype(np.int8), [0]]))
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        full = scipy.signal.fftconvolve(dense[a:b], window[:, None], mode="full", axes=0)
-        smooth[a:b] = np.maximum(full[lag:lag + (b - a)], 0.0)  # 'same' mode keeps from centre = lag
-    samples = np.nan_to_num(smooth[m_lo - s_lo:m_hi - s_lo])
-    padded = np.zeros((count * bin_ms, n_units))
-    padded[:len(samples)] = samples
-    out = padded.reshape(count, bin_ms, n_units).sum(axis=1)
+    full = scipy.signal.fftconvolve(dense, window[:, None], mode="full", axes=0)
+    return np.maximum(full[lag + lo - s_lo:lag + hi - s_lo], 0.0)  # 'same' mode keeps from centre = lag
+
+
+def _one_trial(group: UnitGroup, runs: tuple[np.ndarray, np.ndarray], first: int, count: int,
+               window: np.ndarray, bin_ms: int) -> np.ndarray:
+    """Binned smoothed counts of one trial with nlb_tools' segment rules (trials near missing data)."""
+    n_ms, n_units = len(group.observed), len(group.ids)
+    m_lo, m_hi = first * bin_ms, min((first + count) * bin_ms, n_ms)
+    samples = np.zeros((count * bin_ms, n_units))
+    starts, stops = runs
+    for r in np.flatnonzero((starts < m_hi) & (stops > m_lo)):
+        lo, hi = max(starts[r], m_lo), min(stops[r], m_hi)
+        samples[lo - m_lo:hi - m_lo] = _smooth_run(group, int(starts[r]), int(stops[r]), lo, hi, window)
+    out = samples.reshape(count, bin_ms, n_units).sum(axis=1)
     out[~group.observed[np.arange(first, first + count) * bin_ms]] = np.nan
     return out
