@@ -8,6 +8,7 @@ held-in units and its missing held-out units and behavior are missing data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from nbench.data.nlb.timeconv import NAT, NS_PER_MS, ms_to_ns
 from nbench.errors import DataError
 
 CHUNK_ROWS = 1 << 20
+_LABEL = {"heldin": "held-in", "heldout": "held-out"}
 
 
 @dataclass
@@ -65,9 +67,11 @@ class Recording:
         return self._row_valid[name]
 
 
-def load_recording(paths: list[Path]) -> Recording:
-    """Read and stack NWB files (sorted by file name, as nlb_tools does)."""
+def load_recording(paths: list[Path], check: Callable[[NWBContent], None] | None = None) -> Recording:
+    """Read and stack NWB files (sorted by file name, as nlb_tools does); ``check`` vets each file first."""
     contents = [read_nwb(p) for p in sorted(paths, key=lambda p: p.name)]
+    for content in contents if check else ():
+        check(content)
     offsets = _offsets([c.n_ms for c in contents])
     n_ms = offsets[-1] + contents[-1].n_ms
     trials = _stack_trials([c.trials for c in contents], offsets)
@@ -131,8 +135,8 @@ def _stack_group(contents: list[NWBContent], offsets: list[int], name: str, n_ms
     ids = present[0][0].ids
     for group, _, content in present[1:]:
         if not np.array_equal(group.ids, ids):
-            raise DataError(f"{content.path}: its {name} units ({len(group.ids)}) are not those of "
-                            f"{present[0][2].path} ({len(ids)}); the files are not from one NLB dataset")
+            raise DataError(f"{content.path}: its {_LABEL[name]} unit ids differ from those of {present[0][2].path} "
+                            f"({len(group.ids)} vs {len(ids)} units); the files are not from one NLB dataset")
     observed = np.zeros(n_ms, dtype=bool)
     for group, offset, _ in present:
         observed[offset:offset + len(group.observed)] = group.observed

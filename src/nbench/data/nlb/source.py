@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ import numpy as np
 from nbench.data.cache import data_dir as resolve_data_dir
 from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
 from nbench.data.nlb.build import NLBArrays, build_arrays
+from nbench.data.nlb.nwbread import NWBContent
 from nbench.data.nlb.params import PARAMS, group_name
-from nbench.data.nlb.recording import Recording, load_recording
+from nbench.data.nlb.recording import load_recording
 from nbench.errors import DataError
 from nbench.io import atomic_path
 
@@ -44,13 +46,16 @@ def phase_files(dataset: str, phase: str, data_dir: str | Path | None) -> list[P
     return needed
 
 
-def check_identity(rec: Recording, spec: NlbDandiset) -> None:
-    """Refuse files of another recording: subject and session must be the dandiset's."""
-    for content, _ in rec.parts:
+def identity_check(spec: NlbDandiset) -> Callable[[NWBContent], None]:
+    """A check refusing files of another recording: subject and session must be the dandiset's."""
+
+    def check(content: NWBContent) -> None:
         if content.subject_id != spec.subject or content.session_id != spec.session_id:
             raise DataError(f"{content.path}: recording of subject {content.subject_id!r}, session "
                             f"{content.session_id!r}; {spec.name} (DANDI {spec.dandiset_id}) is subject "
                             f"{spec.subject!r}, session {spec.session_id!r}")
+
+    return check
 
 
 def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | None = None,
@@ -68,8 +73,7 @@ def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | No
             return read_cache(path)
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-    rec = load_recording(files)
-    check_identity(rec, spec)
+    rec = load_recording(files, identity_check(spec))
     arrays = build_arrays(PARAMS[dataset], rec, phase, bin_ms, f"{dataset} ({phase}, {bin_ms} ms)")
     provenance = {"source": f"DANDI:{spec.dandiset_id}/{spec.version}", "version": spec.version,
                   "sha256": {p.name: _sha256(p) for p in files}}
