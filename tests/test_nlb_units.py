@@ -25,6 +25,20 @@ def test_seconds_to_ns_is_pandas_to_timedelta() -> None:
     np.testing.assert_array_equal(seconds_to_ns(values), pd.to_timedelta(values, unit="s").asi8)
 
 
+def test_grid_times_fast_path_is_pandas() -> None:
+    """Sample times equal to the double k/1000 are k ms to the nanosecond in pandas (the reader's fast path)."""
+    from nbench.data.nlb.nwbread import FAST_GRID_MS, grid_positions
+
+    k = np.unique(np.concatenate([np.random.default_rng(0).integers(0, FAST_GRID_MS, 1_000_000),
+                                  np.arange(100_000), np.arange(FAST_GRID_MS - 100_000, FAST_GRID_MS)]))
+    np.testing.assert_array_equal(pd.to_timedelta(k / 1000, unit="s").asi8, k * 1_000_000)
+    np.testing.assert_array_equal(grid_positions(k / 1000, FAST_GRID_MS), k)
+    off = np.array([0.0, 0.0015, 0.003])
+    assert grid_positions(off, 10) is None, "a sample between grid points drops the series"
+    assert grid_positions(np.array([0.0, 0.009]), 9) is None, "a sample at the grid end drops the series"
+    assert isinstance(grid_positions(np.array([0.0010000016]), 9), str)
+
+
 @pytest.mark.parametrize("factor", [5, 20])
 def test_decimation_is_bitwise_nlb_tools_resampling(factor: int) -> None:
     rng = np.random.default_rng(factor)

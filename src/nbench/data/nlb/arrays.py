@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nbench.data.nlb.behavior import decimated_runs
+from nbench.data.nlb.behavior import GapFiller, decimated_runs
 from nbench.data.nlb.windows import TrialRows
 from nbench.errors import DataError
 
 Values = Callable[[np.ndarray], np.ndarray]  # bins (any shape) -> bins.shape + (columns,)
 
 
-def behavior_values(values: np.ndarray, bin_ms: int) -> Values:
+def behavior_values(values: np.ndarray, bin_ms: int, fillers: list[GapFiller] | None = None) -> Values:
     """A :data:`Values` function giving decimated behavior at bins (runs of consecutive bins per row)."""
 
     def at(bins: np.ndarray) -> np.ndarray:
@@ -21,7 +21,7 @@ def behavior_values(values: np.ndarray, bin_ms: int) -> Values:
         if flat.shape[1] and not np.all(np.diff(flat, axis=1) == 1):
             raise ValueError("behavior is computed on runs of consecutive bins")
         out = decimated_runs(values, flat[:, 0] if flat.shape[1] else np.zeros(len(flat), np.int64),
-                             flat.shape[1], bin_ms)
+                             flat.shape[1], bin_ms, fillers)
         return out.reshape(bins.shape + (values.shape[1],))
 
     return at

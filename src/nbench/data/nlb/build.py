@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nbench.data.nlb.arrays import Values, behavior_values, jagged, stacked
+from nbench.data.nlb.behavior import GapFiller
 from nbench.data.nlb.binning import counts_at, missing_bins
 from nbench.data.nlb.params import DMFC_BEHAVIOR_FIELDS, FORWARD_MS, NLBParams, Window
 from nbench.data.nlb.psth import condition_table, make_psth
@@ -47,11 +48,15 @@ class _Builder:
         self.n_bins = -(-rec.n_ms // bin_ms)
         self.trials = dict(rec.trials)
         self._missing: np.ndarray | None = None
+        self._behavior: dict[tuple, np.ndarray] = {}
+        self._series: tuple[np.ndarray, list[GapFiller]] | None = None
 
     @property
     def missing(self) -> np.ndarray:
         """Bins where any column of nlb_tools' frame is NaN (dropped by ``allow_nans=False``)."""
         if self._missing is None:
+            if self.params.behavior_field in self.rec.series:
+                self._behavior_series()  # loads the series once; its NaN rows come from the same read
             valid = [self.rec.row_valid(name) for name in self.rec.series]
             self._missing = missing_bins(self.rec.groups, valid, self.bin_ms, self.n_bins)
         return self._missing
@@ -90,12 +95,22 @@ class _Builder:
         """Per-bin behavior (lagged window, NaN-padded) or DMFC's per-trial values."""
         if self.params.dmfc:
             return trial_behavior(self.trials, mask)
-        field_name = self.params.behavior_field
-        if field_name not in self.rec.series:
-            raise DataError(f"{self.what}: the train file has no {field_name!r} behavior series")
-        values = self.rec.values(field_name)
-        rows = self.rows(mask, window.shifted(self.params.lag_ms), allow_nans=True)
-        return jagged(rows, mask, behavior_values(values, self.bin_ms), values.shape[1], f"{self.what} behavior")
+        key = (window, mask.tobytes())
+        if key not in self._behavior:  # train behavior is both an input and a target
+            values, fillers = self._behavior_series()
+            rows = self.rows(mask, window.shifted(self.params.lag_ms), allow_nans=True)
+            self._behavior[key] = jagged(rows, mask, behavior_values(values, self.bin_ms, fillers), values.shape[1],
+                                         f"{self.what} behavior")
+        return self._behavior[key].copy()
+
+    def _behavior_series(self) -> tuple[np.ndarray, list[GapFiller]]:
+        if self._series is None:
+            name = self.params.behavior_field
+            if name not in self.rec.series:
+                raise DataError(f"{self.what}: the train file has no {name!r} behavior series")
+            values = self.rec.values(name)
+            self._series = values, [GapFiller(values[:, c]) for c in range(values.shape[1])]
+        return self._series
 
 
 def jitter_ms(trials: dict[str, np.ndarray], mask: np.ndarray, bin_ms: int, seed: int) -> np.ndarray:

@@ -21,6 +21,7 @@ from nbench.io import open_h5_checked
 
 logger = logging.getLogger(__name__)
 
+FAST_GRID_MS = 30_000_000
 SERIES_PARENTS = ("acquisition", "stimulus/presentation", "stimulus/templates", "analysis")
 
 
@@ -225,21 +226,40 @@ def _add_series(found: dict[str, SeriesRef], name: str, group: h5py.Group, path:
     else:
         start = group["starting_time"]
         seconds = np.arange(n) / float(start.attrs["rate"]) + float(start[()])
+    positions = grid_positions(seconds, n_ms)
+    if positions is None:
+        logger.warning("Dropping %s due to timestamp mismatch.", name)
+        return
+    if isinstance(positions, str):
+        raise DataError(f"{path}: TimeSeries {name!r} {positions}")
+    names = _column_names(group)
+    width = int(np.prod(group["data"].shape[1:])) if len(group["data"].shape) > 1 else 1
+    names = names if names is not None and len(names) == width else tuple(f"{i:04d}" for i in range(width))
+    order = np.array(sorted(range(width), key=lambda i: names[i]), dtype=np.int64)
+    found[name] = SeriesRef(name, group.name, positions, tuple(names[i] for i in order), order)
+
+
+def grid_positions(seconds: np.ndarray, n_ms: int) -> np.ndarray | str | None:
+    """Grid position (ms) of each sample time, as nlb_tools places samples on its 1 ms frame.
+
+    None when a sample is off the grid (nlb_tools then drops the series); a message when a sample rounds onto
+    the grid but its nanosecond time does not (nlb_tools would then misalign the frame).
+    """
+    k = np.rint(seconds * 1000.0)
+    # Times that are exactly the double k/1000 convert to k ms to the nanosecond (checked against pandas for
+    # every k below FAST_GRID_MS), which skips the costly general conversion for ordinary NWB files.
+    if len(k) and k.min() >= 0 and k.max() < min(n_ms, FAST_GRID_MS) and np.array_equal(k / 1000.0, seconds):
+        return k.astype(np.int64)
     ns = seconds_to_ns(seconds)
     rounded = np.round(ns / 1e9, 6)
     positions = np.rint(rounded * 1000.0).astype(np.int64)
     on_grid = (positions >= 0) & (positions < n_ms)
     grid = np.round(np.where(on_grid, positions, 0).astype(np.float64) / 1000, 6)
     if not np.all(on_grid & (grid == rounded)):
-        logger.warning("Dropping %s due to timestamp mismatch.", name)
-        return
+        return None
     if np.any(ns != positions * 1_000_000):
-        raise DataError(f"{path}: TimeSeries {name!r} has timestamps within 1 us of the 1 ms grid but not on it")
-    names = _column_names(group)
-    width = int(np.prod(group["data"].shape[1:])) if len(group["data"].shape) > 1 else 1
-    names = names if names is not None and len(names) == width else tuple(f"{i:04d}" for i in range(width))
-    order = np.array(sorted(range(width), key=lambda i: names[i]), dtype=np.int64)
-    found[name] = SeriesRef(name, group.name, positions, tuple(names[i] for i in order), order)
+        return "has timestamps within 1 us of the 1 ms grid but not on it"
+    return positions
 
 
 def _column_names(group: h5py.Group) -> tuple[str, ...] | None:

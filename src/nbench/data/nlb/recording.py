@@ -32,19 +32,23 @@ class Recording:
     parts: list[tuple[NWBContent, int]]
     series: dict[str, list[tuple[NWBContent, int, SeriesRef]]]
     _row_valid: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_trials(self) -> int:
         return len(self.trials["trial_id"])
 
     def values(self, name: str) -> np.ndarray:
-        """Series ``name`` as a dense (n_ms, columns) float64 array, NaN where it has no sample."""
+        """Series ``name`` as a dense (n_ms, columns) float64 array, NaN where it has no sample (kept)."""
+        if name in self._values:
+            return self._values[name]
         refs = self.series[name]
         out = np.full((self.n_ms, len(refs[0][2].column_names)), np.nan)
         for content, offset, ref in refs:
             for start in range(0, len(ref.positions), CHUNK_ROWS):
                 out[ref.positions[start:start + CHUNK_ROWS] + offset] = read_series(
                     content.path, ref, start, start + CHUNK_ROWS)
+        self._values[name] = out
         return out
 
     def row_valid(self, name: str) -> np.ndarray:
@@ -53,6 +57,9 @@ class Recording:
         A column that is NaN everywhere stays NaN after nlb_tools' interpolation and decimation, so then no row
         is valid.
         """
+        if name not in self._row_valid and name in self._values:
+            finite = ~np.isnan(self._values[name])
+            self._row_valid[name] = finite.all(axis=1) if finite.any(axis=0).all() else np.zeros(self.n_ms, bool)
         if name not in self._row_valid:
             refs = self.series[name]
             valid = np.zeros(self.n_ms, dtype=bool)
