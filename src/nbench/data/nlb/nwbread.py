@@ -245,11 +245,12 @@ def grid_positions(seconds: np.ndarray, n_ms: int) -> np.ndarray | str | None:
     None when a sample is off the grid (nlb_tools then drops the series); a message when a sample rounds onto
     the grid but its nanosecond time does not (nlb_tools would then misalign the frame).
     """
-    k = np.rint(seconds * 1000.0)
+    k = seconds * 1000.0
+    np.rint(k, out=k)
     # Times that are exactly the double k/1000 convert to k ms to the nanosecond (checked against pandas for
     # every k below FAST_GRID_MS), which skips the costly general conversion for ordinary NWB files.
     if len(k) and k.min() >= 0 and k.max() < min(n_ms, FAST_GRID_MS) and np.array_equal(k / 1000.0, seconds):
-        return k.astype(np.int64)
+        return k.astype(np.int32)
     ns = seconds_to_ns(seconds)
     rounded = np.round(ns / 1e9, 6)
     positions = np.rint(rounded * 1000.0).astype(np.int64)
@@ -259,7 +260,7 @@ def grid_positions(seconds: np.ndarray, n_ms: int) -> np.ndarray | str | None:
         return None
     if np.any(ns != positions * 1_000_000):
         return "has timestamps within 1 us of the 1 ms grid but not on it"
-    return positions
+    return positions.astype(np.int32) if n_ms < np.iinfo(np.int32).max else positions
 
 
 def _column_names(group: h5py.Group) -> tuple[str, ...] | None:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.signal
+import scipy.sparse
 
 from nbench.data.nlb.binning import add_counts
 from nbench.data.nlb.nwbread import UnitGroup
-
-CHUNK_BYTES = 64 << 20
 
 
 def gaussian_window(kern_sd_ms: int) -> np.ndarray:
@@ -103,27 +102,19 @@ def binned_kernel(window: np.ndarray, bin_ms: int) -> np.ndarray:
     return np.where((tap >= 0) & (tap < n_taps), window[np.clip(tap, 0, n_taps - 1)], 0.0).sum(axis=1)
 
 
-def banded_product(hist: np.ndarray, count: int, kernel: np.ndarray, bin_ms: int) -> np.ndarray:
-    """``out[i] = sum_t kernel[t] * hist[i*bin_ms + t]``: the binned smoothed sums of ``count`` bins.
-
-    Computed as a few dense blocks (one shared block matrix) so that the work follows the kernel's band.
-    """
-    width = len(kernel)
-    per_block = max(1, width // (2 * bin_ms))
-    cols = (per_block - 1) * bin_ms + width
-    t = np.arange(cols)[None, :] - bin_ms * np.arange(per_block)[:, None]
-    block = np.where((t >= 0) & (t < width), kernel[np.clip(t, 0, width - 1)], 0.0)
-    out = np.empty((count, hist.shape[1]))
-    for i0 in range(0, count, per_block):
-        n = min(per_block, count - i0)
-        j0 = i0 * bin_ms
-        span = (n - 1) * bin_ms + width
-        out[i0:i0 + n] = block[:n, :span] @ hist[j0:j0 + span]
-    return out
+def band_matrix(count: int, kernel: np.ndarray, bin_ms: int) -> np.ndarray:
+    """``M[i, j] = kernel[j - i*bin_ms]``: bin ``i``'s weight of a spike at relative ms ``j``."""
+    span = (count - 1) * bin_ms + len(kernel)
+    t = np.arange(span)[None, :] - bin_ms * np.arange(count)[:, None]
+    return np.where((t >= 0) & (t < len(kernel)), kernel[np.clip(t, 0, len(kernel) - 1)], 0.0)
 
 
 def _add_clean(sums: Sums, group: UnitGroup, trials: TrialSet, clean: np.ndarray, window: np.ndarray,
                bin_ms: int) -> None:
+    """Clean trials: per window length, (condition, start) x unit spike histograms times the band matrix.
+
+    The histograms are sparse (one entry per spike), so the product costs about spikes x bins.
+    """
     lead, _ = _reach(len(window))
     kernel = binned_kernel(window, bin_ms)
     n_units = len(group.ids)
@@ -133,31 +124,35 @@ def _add_clean(sums: Sums, group: UnitGroup, trials: TrialSet, clean: np.ndarray
         same = idx[trials.count[idx] == count]
         keys, column = np.unique(np.stack([trials.cond[same], a0[same]]), axis=1, return_inverse=True)
         column = column.reshape(-1)
-        span = int(count) * bin_ms + len(window) - 1
-        per_chunk = max(1, CHUNK_BYTES // (span * max(n_units, 1) * 8))
-        for lo in range(0, keys.shape[1], per_chunk):
-            chunk = (column >= lo) & (column < lo + per_chunk)
-            hist = np.zeros((span, min(per_chunk, keys.shape[1] - lo) * n_units))
-            starts = trials.first[same[chunk]] * bin_ms - lead
-            _histogram(hist, group, starts, span, (column[chunk] - lo) * n_units)
-            product = banded_product(hist, int(count), kernel, bin_ms)
-            for k in range(hist.shape[1] // max(n_units, 1)):
-                cond, start = keys[:, lo + k]
-                row = int(start - sums.low[cond])
-                sums.total[cond][row:row + count] += product[:, k * n_units:(k + 1) * n_units]
-                sums.n_valid[cond][row:row + count] += np.sum(column[chunk] == lo + k)
+        matrix = band_matrix(int(count), kernel, bin_ms)
+        rel, owner, unit = _spikes_in(group, trials.first[same] * bin_ms - lead, matrix.shape[1])
+        hist = scipy.sparse.csr_matrix((np.ones(len(rel)), (column[owner] * n_units + unit, rel)),
+                                       shape=(keys.shape[1] * n_units, matrix.shape[1]))
+        product = np.asarray(hist @ matrix.T)  # (keys x units, bins)
+        for k in range(keys.shape[1]):
+            cond, start = keys[:, k]
+            row = int(start - sums.low[cond])
+            sums.total[cond][row:row + count] += product[k * n_units:(k + 1) * n_units].T
+            sums.n_valid[cond][row:row + count] += np.sum(column == k)
 
 
-def _histogram(hist: np.ndarray, group: UnitGroup, starts: np.ndarray, span: int, col0: np.ndarray) -> None:
-    """Add the spikes at ms ``starts[i] .. starts[i] + span - 1`` to ``hist[ms - starts[i], col0[i] + unit]``."""
+def _spikes_in(group: UnitGroup, starts: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spikes at ms ``starts[i] .. starts[i] + span - 1``: their ms relative to ``starts[i]``, ``i`` and unit."""
     lo = np.searchsorted(group.spike_ms, starts, side="left")
     hi = np.searchsorted(group.spike_ms, starts + span, side="left")
     lengths = hi - lo
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     take = np.repeat(lo - offsets, lengths) + np.arange(int(lengths.sum()))
-    rel = group.spike_ms[take] - np.repeat(starts, lengths)
-    col = np.repeat(col0, lengths) + group.spike_col[take]
-    add_counts(hist, rel * hist.shape[1] + col)
+    owner = np.repeat(np.arange(len(starts)), lengths)
+    return group.spike_ms[take] - starts[owner], owner, group.spike_col[take]
+
+
+def _dense_counts(group: UnitGroup, start: int, stop: int) -> np.ndarray:
+    """1 ms counts of every unit over ``start:stop``."""
+    out = np.zeros((stop - start, len(group.ids)))
+    rel, _, unit = _spikes_in(group, np.array([start]), stop - start)
+    add_counts(out, rel * out.shape[1] + unit)
+    return out
 
 
 def _observed_runs(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,14 +170,11 @@ def _smooth_run(group: UnitGroup, start: int, stop: int, lo: int, hi: int, windo
     lead, lag = _reach(len(window))
     n_units = len(group.ids)
     if stop - start < len(window):
-        dense = np.zeros((stop - start, n_units))
-        _histogram(dense, group, np.array([start]), stop - start, np.array([0]))
-        dense = dense.astype(np.float16)
+        dense = _dense_counts(group, start, stop).astype(np.float16)
         out = np.stack([scipy.signal.convolve(dense[:, u], window, "same") for u in range(n_units)], axis=1)
         return np.maximum(out, 0.0)[lo - start:hi - start]
     s_lo, s_hi = max(lo - lead, start), min(hi + lag, stop)
-    dense = np.zeros((s_hi - s_lo, n_units))
-    _histogram(dense, group, np.array([s_lo]), s_hi - s_lo, np.array([0]))
+    dense = _dense_counts(group, s_lo, s_hi)
     full = scipy.signal.fftconvolve(dense, window[:, None], mode="full", axes=0)
     return np.maximum(full[lag + lo - s_lo:lag + hi - s_lo], 0.0)  # 'same' mode keeps from centre = lag
 
