@@ -97,11 +97,13 @@ def test_test_phase_uses_the_public_target_file(data_dir: Path) -> None:
         NLBTask("mc_maze_small", data_dir=data_dir, targets_path=other).prepare("test")
 
 
-def test_missing_files_name_the_command(tmp_path: Path) -> None:
+def test_missing_files_name_the_command(tmp_path: Path, data_dir: Path) -> None:
     with pytest.raises(DataError, match=r"run `nbench data fetch mc_maze --data-dir .*` first"):
         NLBTask("mc_maze", data_dir=tmp_path).prepare("val")
-    with pytest.raises(DataError, match=r"run `nbench data fetch --test-targets --data-dir .*` first"):
+    with pytest.raises(DataError, match=r"desc-test_ecephys.nwb not found; run `nbench data fetch mc_rtt"):
         NLBTask("mc_rtt", 20, data_dir=tmp_path).prepare("test")
+    with pytest.raises(DataError, match=r"run `nbench data fetch --test-targets --data-dir .*` first"):
+        NLBTask("mc_maze_small", 20, data_dir=data_dir).prepare("test")
 
 
 def test_cli_run_on_nlb_task(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from nbench.data.dandisets import nlb_targets_path
 from nbench.data.nlb.build import NLBArrays
 from nbench.data.nlb.params import PARAMS, group_name
-from nbench.data.nlb.source import load_arrays
-from nbench.data.nlb.targets_file import read_target_group
-from nbench.errors import DataError, UnknownNameError
+from nbench.data.nlb.source import load_arrays, phase_files
+from nbench.errors import DataError, NbenchError, UnknownNameError
+from nbench.io import open_h5_checked
 from nbench.tasks.base import Targets, Task, TaskInfo, TaskInputs
 
 TASK_VERSION = "1"
@@ -61,7 +62,8 @@ class NLBTask(Task):
     def prepare(self, phase: str | None = None) -> tuple[TaskInputs, Targets]:
         phase = self.resolve_phase(phase)
         if phase == "test":
-            targets = self._test_targets()  # fail early, before building inputs
+            phase_files(self.info.dataset, phase, self.data_dir)  # missing NWB files are reported first
+            targets = self._test_targets()  # then a missing target file, before any building
         arrays, provenance = load_arrays(self.info.dataset, phase, int(self.info.bin_ms), self.data_dir,
                                          self.use_cache)
         inputs = self._inputs(arrays, provenance, phase)
@@ -89,6 +91,42 @@ class NLBTask(Task):
             train_conditions=arrays.train_conditions, heldin_ids=arrays.heldin_ids,
             heldout_ids=arrays.heldout_ids, regions_heldin=_regions(self.info.dataset, arrays.heldin_ids),
             regions_heldout=_regions(self.info.dataset, arrays.heldout_ids), dataset_info=provenance)
+
+
+def read_target_group(path: str | Path, group: str) -> Targets:
+    """The targets of submission group ``group`` in an NLB target file (``eval_data_test.h5``).
+
+    Uses the shared reader :func:`nbench.targets_io.read_targets` when available; until then a minimal reader
+    of the NLB target layout (``reference/nlb.md`` 2.3) stands in.
+    """
+    try:
+        from nbench.targets_io import read_targets  # type: ignore[import-not-found]
+    except ImportError:
+        return _read_group(Path(path), group)
+    targets = read_targets(path)
+    if group not in targets:
+        raise DataError(f"{path}: no group {group!r} (groups: {', '.join(sorted(targets))})")
+    return targets[group]
+
+
+def _read_group(path: Path, group: str) -> Targets:
+    try:
+        h5 = open_h5_checked(path, "NLB target file")
+    except NbenchError as exc:
+        raise DataError(str(exc)) from None
+    with h5:
+        if group not in h5:
+            raise DataError(f"{path}: no group {group!r} (groups: {', '.join(sorted(h5))})")
+        g = h5[group]
+        for key in g:
+            if isinstance(g.get(key, getlink=True), h5py.ExternalLink):
+                raise DataError(f"{path}: {group}/{key} is an HDF5 external link; external links are refused")
+        if "eval_spikes_heldout" not in g:
+            raise DataError(f"{path}: group {group!r} has no 'eval_spikes_heldout'")
+        arrays = {k: g[k][()] for k in (*TARGET_KEYS, "eval_cond_idx") if k in g}
+    if "eval_cond_idx" in arrays:
+        arrays["eval_cond_idx"] = [np.asarray(v, dtype=np.int64) for v in arrays["eval_cond_idx"]]
+    return _targets(group, arrays)
 
 
 def _targets(group: str, arrays: dict[str, Any]) -> Targets:

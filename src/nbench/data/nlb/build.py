@@ -21,8 +21,8 @@ from nbench.data.nlb.recording import Recording
 from nbench.data.nlb.timeconv import NAT, ms_array_to_ns
 from nbench.data.nlb.windows import TrialRows, trial_rows
 from nbench.errors import DataError
+from nbench.tasks.base import PHASE_SPLITS
 
-PHASE_SPLITS = {"val": (("train",), ("val",)), "test": (("train", "val"), ("test",))}
 JITTER_SEED = 0
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from nbench import __version__
 from nbench.data.cache import data_dir as resolve_data_dir
 from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
 from nbench.data.nlb.build import NLBArrays, build_arrays
@@ -85,7 +86,7 @@ def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | No
 def _cache_key(dataset: str, phase: str, bin_ms: int, files: list[Path]) -> str:
     stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     params = json.dumps(asdict(PARAMS[dataset]), sort_keys=True, default=str)
-    blob = json.dumps([CACHE_VERSION, dataset, phase, bin_ms, stats, params])
+    blob = json.dumps([CACHE_VERSION, __version__, dataset, phase, bin_ms, stats, params])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
