@@ -1,6 +1,6 @@
 """Task definitions. Importing this package registers the built-in tasks (lazily, by name)."""
 
-from nbench.registry import register
+from nbench.registry import register, register_discoverer
 
 register("tasks", "lorenz", "nbench.tasks.synthetic:SyntheticTask", dataset="lorenz",
          summary="synthetic Lorenz (NDT-like), 29 neurons, 20 ms: co-smoothing, forward, rate R2")
@@ -15,3 +15,6 @@ for _name, _what in _NLB.items():
     for _bin in (5, 20):
         register("tasks", _name if _bin == 5 else f"{_name}_{_bin}", "nbench.tasks.nlb:NLBTask", dataset=_name,
                  bin_ms=_bin, summary=f"NLB'21 {_what}, {_bin} ms (DANDI; `nbench data fetch {_name}`)")
+
+# Datasets imported with `nbench data import` are tasks too, found in the data directory at lookup time.
+register_discoverer("tasks", "nbench.tasks.imported:discover")
