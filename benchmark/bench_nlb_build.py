@@ -8,8 +8,12 @@ process; wall time covers loading + building (not interpreter start-up and impor
 ``ru_maxrss`` (nlb_tools' smoothing pool workers are reported separately). Sides run interleaved, and the
 first run of each size dumps its arrays so the parent can check that they are identical.
 
-    python benchmark/bench_nlb_build.py                   # sizes 1/8, 1/4 (both sides), 1, 2, 4 x (nbench)
-    python benchmark/bench_nlb_build.py --quick           # small smoke run
+    python benchmark/bench_nlb_build.py --sizes 0.0625 0.125 1 2 4 --oracle-sizes 0.0625 0.125
+    python benchmark/bench_nlb_build.py --quick           # small smoke run (about 30 s)
+
+Sizes are fractions of MC_Maze's 2,869 trials. The synthetic files are written once into ``--workdir``
+(default ``~/.cache/nbench/bench_nlb``; about 7 GB for the sizes above, 4x alone is 3.9 GB); nlb_tools needs
+about 21 MiB per trial with PSTHs, so it is only run where the machine has the memory (1/8 size: 7.6 GiB).
 """
 
 from __future__ import annotations
@@ -211,8 +215,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path)
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--bin", type=int, default=5)
-    parser.add_argument("--sizes", type=float, nargs="+", default=[0.125, 0.25, 1, 2, 4])
-    parser.add_argument("--oracle-sizes", type=float, nargs="+", default=[0.125, 0.25])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[0.0625, 0.125, 1, 2, 4])
+    parser.add_argument("--oracle-sizes", type=float, nargs="+", default=[0.0625, 0.125])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "nbench" / "bench_nlb")
     parser.add_argument("--quick", action="store_true", help="sizes 1/64 and 1/32, one run each")
