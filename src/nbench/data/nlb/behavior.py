@@ -30,7 +30,7 @@ class GapFiller:
     """
 
     def __init__(self, column: np.ndarray) -> None:
-        self.column = column
+        self.column = column.astype(np.float64, copy=False)  # np.interp works in float64
         nan = np.isnan(column)
         self.empty = bool(nan.all())
         edges = np.diff(np.concatenate([[False], nan, [False]]).astype(np.int8))
@@ -65,15 +65,16 @@ def decimated_runs(values: np.ndarray, first_bins: np.ndarray, length: int, fact
     """
     n_ms, n_cols = values.shape
     fillers = fillers or [GapFiller(values[:, c]) for c in range(n_cols)]
-    taps = fir_taps(factor)
-    out = np.empty((len(first_bins), length, n_cols))
+    taps = fir_taps(factor).astype(values.dtype)  # decimate filters in the data's precision
+    out = np.empty((len(first_bins), length, n_cols), dtype=values.dtype)
     span = (length + 2 * HALF // factor + 2) * factor  # whole phases, covering every tap of every bin
     for lo in range(0, len(first_bins), CHUNK_TRIALS):
         starts = first_bins[lo:lo + CHUNK_TRIALS] * factor - HALF
         positions = starts[:, None] + np.arange(span)
         inside = (positions >= 0) & (positions < n_ms)
         clipped = np.clip(positions, 0, n_ms - 1).reshape(-1)
-        window = np.stack([f.at(clipped) for f in fillers], axis=-1).reshape(len(starts), span, n_cols)
+        window = np.stack([f.at(clipped) for f in fillers], axis=-1).astype(values.dtype, copy=False)
+        window = window.reshape(len(starts), span, n_cols)
         window[~inside] = 0.0  # resample_poly pads with zeros
         out[lo:lo + CHUNK_TRIALS] = _fir(window, taps, length, factor)
     bin_start = first_bins[:, None] * factor + np.arange(length) * factor
@@ -88,7 +89,7 @@ def _fir(window: np.ndarray, taps: np.ndarray, length: int, factor: int) -> np.n
     """
     n, span, n_cols = window.shape
     phases = np.ascontiguousarray(window.reshape(n, span // factor, factor, n_cols).transpose(2, 0, 1, 3))
-    acc = np.zeros((n, length, n_cols))
+    acc = np.zeros((n, length, n_cols), dtype=window.dtype)
     term = np.empty_like(acc)
     for j in range(2 * HALF + 1):
         shift = j // factor

@@ -48,6 +48,7 @@ class SeriesRef:
     positions: np.ndarray
     column_names: tuple[str, ...]
     column_order: np.ndarray
+    dtype: np.dtype = np.dtype(np.float64)
 
 
 @dataclass
@@ -93,12 +94,20 @@ def read_nwb(path: str | Path) -> NWBContent:
 
 
 def read_series(path: Path, ref: SeriesRef, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Samples ``start:stop`` of a series as float64 (samples x columns), columns in nlb_tools' sorted order."""
+    """Samples ``start:stop`` of a series (samples x columns), columns in nlb_tools' sorted order.
+
+    float32 data stay float32 (nlb_tools resamples them in single precision); anything else becomes float64.
+    """
     with h5py.File(path, "r") as h5:
         data = h5[ref.path]["data"][start:stop]
-    data = np.asarray(data, dtype=np.float64)
+    data = np.asarray(data, dtype=series_dtype(data.dtype))
     data = data.reshape(len(data), -1)
     return data[:, ref.column_order]
+
+
+def series_dtype(stored: np.dtype) -> np.dtype:
+    """The dtype a behavior series has in nlb_tools' frame (and is resampled in)."""
+    return np.dtype(np.float32) if stored == np.float32 else np.dtype(np.float64)
 
 
 def _check_nwb(h5: h5py.File, path: Path) -> None:
@@ -236,7 +245,8 @@ def _add_series(found: dict[str, SeriesRef], name: str, group: h5py.Group, path:
     width = int(np.prod(group["data"].shape[1:])) if len(group["data"].shape) > 1 else 1
     names = names if names is not None and len(names) == width else tuple(f"{i:04d}" for i in range(width))
     order = np.array(sorted(range(width), key=lambda i: names[i]), dtype=np.int64)
-    found[name] = SeriesRef(name, group.name, positions, tuple(names[i] for i in order), order)
+    found[name] = SeriesRef(name, group.name, positions, tuple(names[i] for i in order), order,
+                            series_dtype(group["data"].dtype))
 
 
 def grid_positions(seconds: np.ndarray, n_ms: int) -> np.ndarray | str | None:

@@ -43,7 +43,8 @@ class Recording:
         if name in self._values:
             return self._values[name]
         refs = self.series[name]
-        out = np.full((self.n_ms, len(refs[0][2].column_names)), np.nan)
+        dtype = np.result_type(*(r[2].dtype for r in refs))
+        out = np.full((self.n_ms, len(refs[0][2].column_names)), np.nan, dtype=dtype)
         for content, offset, ref in refs:
             for start in range(0, len(ref.positions), CHUNK_ROWS):
                 out[ref.positions[start:start + CHUNK_ROWS] + offset] = read_series(
