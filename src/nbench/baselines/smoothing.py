@@ -41,8 +41,8 @@ SMOOTHING_DEFAULTS: dict[str, tuple[float, float]] = {
     "mc_maze_large": (40.0, 0.1),
     "mc_maze_medium": (60.0, 0.1),
     "mc_maze_small": (60.0, 0.1),
-    "lorenz": (60.0, 0.01),
-    "chaotic_rnn": (30.0, 0.01),
+    "lorenz": (30.0, 0.01),
+    "chaotic_rnn": (30.0, 0.1),
 }
 FALLBACK = (50.0, 0.01)
 LOG_OFFSET = 1e-4
