@@ -70,14 +70,19 @@ def drop_invalid_kernels(grid: dict[str, list[Any]], bin_ms: float) -> dict[str,
     return dict(grid, kern_sd_ms=[v for v in grid["kern_sd_ms"] if int(float(v) / bin_ms) >= 1])
 
 
+def check_folds(folds: int, n_train: int) -> int:
+    """Raise a one-line ConfigError unless 2 <= folds <= n_train; return n_train."""
+    if not 2 <= folds <= n_train:
+        raise ConfigError(f"--folds expects 2..{n_train} (training trials), got {folds}")
+    return n_train
+
+
 def fold_inputs(inputs: TaskInputs, folds: int) -> list[tuple[TaskInputs, np.ndarray]]:
     """Split the training trials into ``folds`` (every k-th trial); return (inputs, held-out truth) per fold.
 
     A fold's inputs train on the other folds and evaluate on the fold's trials (held-in spikes only).
     """
-    n = inputs.n_train
-    if not 2 <= folds <= n:
-        raise ConfigError(f"--folds expects 2..{n} (training trials), got {folds}")
+    n = check_folds(folds, inputs.n_train)
     index = np.arange(n)
     out = []
     for fold in range(folds):

@@ -47,6 +47,7 @@ def tune(task: str, model: str, folds: int, grid_pairs: tuple[str, ...], phase: 
     if any(not values for values in grid.values()):
         raise ConfigError(f"--grid: no usable values for {[k for k, v in grid.items() if not v]}")
     inputs, _ = task_obj.prepare(task_obj.resolve_phase(phase))
+    tuning.check_folds(folds, inputs.n_train)
     n_fits = len(tuning.grid_points(grid)) * folds
     err_console.print(f"tuning {model} on {task}: {len(tuning.grid_points(grid))} settings x {folds} folds of "
                       f"{inputs.n_train} training trials", highlight=False)
