@@ -13,7 +13,14 @@ import quantities as pq
 from baseline_data import tiny_inputs
 from elephant.gpfa import GPFA, gpfa_core, gpfa_util
 
-from nbench.baselines.gpfa import ElephantGPFA, GPFAConfig, GPFAModel, counts_to_seqs, vectorised_precomp
+from nbench.baselines.gpfa import (
+    ALPHA2_GRID,
+    ElephantGPFA,
+    GPFAConfig,
+    GPFAModel,
+    counts_to_seqs,
+    vectorised_precomp,
+)
 from nbench.baselines.mean_rate import MeanRateModel
 from nbench.baselines.smoothing import SmoothingModel
 from nbench.errors import ConfigError
@@ -21,7 +28,8 @@ from nbench.metrics.poisson import bits_per_spike
 from nbench.metrics.rates import rate_r2
 from nbench.runner import make_task
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning",
+                                      "ignore:The .copy. argument in Quantity:DeprecationWarning")
 
 
 def nlb_spiketrains(counts: np.ndarray, bin_ms: float) -> list[list[neo.SpikeTrain]]:
@@ -93,7 +101,8 @@ def test_learns_on_tiny_data_and_fills_every_rate() -> None:
     sub = model.predict(inputs)
     assert sub.eval_rates_heldin.shape == (20, 30, 12) and sub.eval_rates_heldout_forward.shape == (20, 10, 4)
     assert (sub.train_rates_heldin >= 1e-10).all() and np.isfinite(sub.eval_rates_heldout).all()
-    assert model.fit_info["alpha2"] in (1e-7, 1e-6, 1e-5, 1e-4, 1e-3) and len(model.fit_info["alpha2_cv"]) == 5
+    cv = model.fit_info["alpha2_cv"]  # the CV walk scores the middle of the grid and its neighbours at least
+    assert len(cv) >= 3 and model.fit_info["alpha2"] == max(cv, key=cv.get) and set(cv) <= set(ALPHA2_GRID)
     mean = np.broadcast_to(truth.mean(axis=(0, 1)), truth.shape)
     assert bits_per_spike(sub.train_rates_heldout, truth) > bits_per_spike(mean, truth) + 0.05
 
