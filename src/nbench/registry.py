@@ -21,17 +21,20 @@ KINDS = ("tasks", "models", "datasets")
 
 _BUILTIN: dict[str, dict[str, str | Callable[..., Any]]] = {kind: {} for kind in KINDS}
 _KWARGS: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
+_SUMMARY: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 _PLUGINS_LOADED = False
 
 
-def register(kind: str, name: str, target: str | Callable[..., Any], **kwargs: Any) -> None:
+def register(kind: str, name: str, target: str | Callable[..., Any], *, summary: str = "", **kwargs: Any) -> None:
     """Register ``target`` (a ``"module:attr"`` path or a callable) under ``name``.
 
-    ``kwargs`` are bound to the target when it is resolved (one class serving several task names).
+    ``summary`` is a one-line description shown by ``nbench list`` without importing the target. ``kwargs`` are
+    bound to the target when it is resolved (one class serving several task names).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown registry kind {kind!r}")
     _BUILTIN[kind][name] = target
+    _SUMMARY[kind][name] = summary
     if kwargs:
         _KWARGS[kind][name] = kwargs
 
@@ -43,7 +46,9 @@ def _load_plugins() -> None:
     _PLUGINS_LOADED = True
     for kind in KINDS:
         for ep in entry_points(group=f"nbench.{kind}"):
-            _BUILTIN[kind].setdefault(ep.name, ep.value)
+            if ep.name not in _BUILTIN[kind]:
+                _BUILTIN[kind][ep.name] = ep.value
+                _SUMMARY[kind][ep.name] = f"plug-in {ep.value}"
 
 
 def names(kind: str) -> list[str]:
@@ -51,6 +56,12 @@ def names(kind: str) -> list[str]:
     _ensure_builtins()
     _load_plugins()
     return sorted(_BUILTIN[kind])
+
+
+def summary(kind: str, name: str) -> str:
+    """The one-line summary registered for ``name`` (plug-ins: the entry point's target)."""
+    names(kind)
+    return _SUMMARY[kind].get(name, "")
 
 
 def get(kind: str, name: str) -> Any:

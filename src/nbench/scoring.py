@@ -11,8 +11,8 @@ Which metrics are computed follows ``nlb_tools.evaluation.evaluate`` exactly:
   pooled).
 
 nbench adds ``co-bps per neuron`` and ``fp-bps per neuron`` (MtM's neuron-averaged form), ``rate R2 heldin`` /
-``rate R2 heldout`` when the targets carry true rates, and passes ``targets.reference`` through. Every array is
-cast to float64 first, as nlb_tools does. Metrics marked ``bootstrap_ci`` in ``nbench.metrics.METRICS`` get a 95%
+``rate R2 heldout`` when the targets carry true rates; ``reference_metrics`` passes ``targets.reference``
+through. Every array is cast to float64 first, as nlb_tools does. Metrics marked ``bootstrap_ci`` in ``nbench.metrics.METRICS`` get a 95%
 percentile interval over eval trials from one shared set of resamples (``n`` is the number of eval trials).
 """
 
@@ -109,10 +109,17 @@ def score_group(sub: Submission, targets: Targets, *, bootstrap: int = 1000,
         if true is not None:
             scorer.add(f"rate R2 {side}", lambda p=pred, t=true: rate_r2(p, t),
                        lambda w, p=pred, t=true: r2_from_stats(r2_stats_3d(t, p), w))
-    for name, value in targets.reference.items():
-        direction = METRICS[name].higher_is_better if name in METRICS else True
-        scorer.values[name] = MetricValue(float(value), direction, n_eval, None)
     return scorer.values
+
+
+def reference_metrics(targets: Targets) -> dict[str, MetricValue]:
+    """The targets' reference values (e.g. the condition-average rate R2) as metric values, passed through.
+
+    They describe the data, not the submission, so records keep them apart from the submission's metrics.
+    """
+    return {name: MetricValue(float(value), METRICS[name].higher_is_better if name in METRICS else True,
+                              None, None)
+            for name, value in targets.reference.items()}
 
 
 def _concat_neurons(group: str, split: str, heldin: np.ndarray, heldout: np.ndarray) -> np.ndarray:

@@ -2,15 +2,24 @@
 
 One HDF5 file holds one group per dataset and bin size (``mc_maze``, ``mc_maze_20``, ``lorenz`` ...), each with
 ``train_rates_heldin``, ``train_rates_heldout``, ``eval_rates_heldin``, ``eval_rates_heldout`` and optionally
-``eval_rates_heldin_forward`` / ``eval_rates_heldout_forward``. Rates are expected spike counts per bin.
+``eval_rates_heldin_forward`` / ``eval_rates_heldout_forward``. Rates are expected spike counts per bin,
+trials x bins x neurons, in the trial order of the task's tensors. Files are written as float32 (like
+``nlb_tools.make_tensors.save_to_h5``); baselines are scored on the same float32 values, so scoring a written
+file reproduces a run's numbers exactly.
+
 nbench extension: an optional ``eval_behavior_pred`` array for models that decode behavior directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
 
+import h5py
 import numpy as np
+
+from nbench.io import atomic_path
 
 RATE_KEYS = (
     "train_rates_heldin",
@@ -20,7 +29,8 @@ RATE_KEYS = (
     "eval_rates_heldin_forward",
     "eval_rates_heldout_forward",
 )
-OPTIONAL_KEYS = ("eval_rates_heldin_forward", "eval_rates_heldout_forward", "eval_behavior_pred")
+EXTENSION_KEYS = ("eval_behavior_pred",)
+ALL_KEYS = RATE_KEYS + EXTENSION_KEYS
 
 
 @dataclass(eq=False)
@@ -37,6 +47,36 @@ class Submission:
     eval_behavior_pred: np.ndarray | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays that are present, by NLB key name."""
-        keys = RATE_KEYS + ("eval_behavior_pred",)
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        """The arrays that are present, by key name."""
+        return {k: getattr(self, k) for k in ALL_KEYS if getattr(self, k) is not None}
+
+    def as_float32(self) -> Submission:
+        """A copy with every array cast to float32, the precision of a written submission file."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in ALL_KEYS:
+            if values[key] is not None:
+                values[key] = np.asarray(values[key], dtype=np.float32)
+        return Submission(**values)
+
+    def as_float64(self) -> Submission:
+        """A copy with every array cast to float64 (what the metrics compute in)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in ALL_KEYS:
+            if values[key] is not None:
+                values[key] = np.asarray(values[key], dtype=np.float64)
+        return Submission(**values)
+
+
+def write_submission(path: str | Path, submissions: Submission | Iterable[Submission]) -> Path:
+    """Write one or more submission groups to an NLB-layout ``.h5`` file atomically (float32, gzip)."""
+    subs = [submissions] if isinstance(submissions, Submission) else list(submissions)
+    names = [s.group for s in subs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate submission groups: {names}")
+    path = Path(path)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        for sub in subs:
+            group = h5.create_group(sub.group)
+            for key, value in sub.arrays().items():
+                group.create_dataset(key, data=np.asarray(value, dtype=np.float32), compression="gzip")
+    return path

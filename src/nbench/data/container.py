@@ -122,6 +122,6 @@ class SpikeData:
 
 
 def _check_shape(name: str, arr: np.ndarray, expected: tuple[int | None, ...]) -> None:
-    ok = arr.ndim == len(expected) and all(e is None or a == e for a, e in zip(arr.shape, expected))
+    ok = arr.ndim == len(expected) and all(e is None or a == e for a, e in zip(arr.shape, expected, strict=False))
     if not ok:
         raise ValueError(f"SpikeData field {name!r}: expected shape {expected}, got {arr.shape}")

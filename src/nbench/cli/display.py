@@ -1,0 +1,48 @@
+"""Terminal output shared by the commands: metric tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from nbench.results import MetricValue, Record
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fmt(value: MetricValue) -> tuple[str, str]:
+    text = "n/a" if value.value is None else f"{value.value:.4f}"
+    ci = "" if value.ci95 is None else f"[{value.ci95[0]:.4f}, {value.ci95[1]:.4f}]"
+    return text, ci
+
+
+def metrics_table(record: Record) -> Table:
+    """A table of a record's metrics (with direction arrows) and its reference values."""
+    task = record.task
+    title = f"{task['name']} ({task.get('phase') or '?'} phase) - {record.model['name']}"
+    if record.seed is not None:
+        title += f", seed {record.seed}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("", justify="center")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    for name, value in record.metrics.items():
+        table.add_row(name, "↑" if value.higher_is_better else "↓", *_fmt(value))
+    for name, value in record.reference.items():
+        table.add_row(f"[dim]{name}[/dim]", "[dim]ref[/dim]", *_fmt(value))
+    return table
+
+
+def show_record(record: Record, path: object | None = None) -> None:
+    """Print a record's table, its cost and where it was written."""
+    console.print(metrics_table(record))
+    cost = record.cost
+    parts = [f"{k.removesuffix('_s')} {cost[k]:.2f} s" for k in ("fit_s", "predict_s", "score_s") if k in cost]
+    if cost.get("peak_mem_mb") is not None:
+        parts.append(f"peak memory {cost['peak_mem_mb']:.0f} MiB")
+    if parts:
+        console.print("cost: " + ", ".join(parts))
+    if path is not None:
+        console.print(f"record: {path}")

@@ -1,0 +1,242 @@
+"""Validate a submission file against what a task (or a target file) expects, before anything is scored.
+
+Everything is checked from HDF5 metadata first (groups, keys, object kinds, dtypes, shapes, declared sizes), so
+a file that declares a 10^12-element array is refused without reading it. Values are checked after loading:
+no infinities, no negative rates, and NaN only where nlb_tools ignores the rate (where the target's spikes are
+NaN, e.g. outside DMFC's set-go window, or where the decoded behavior is NaN). Each problem raises one
+:class:`~nbench.errors.ValidationError` line naming the file, group, key, expected and actual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from nbench.errors import ValidationError
+from nbench.io import open_h5_checked, refuse_links
+from nbench.submission import ALL_KEYS, Submission
+from nbench.tasks.base import Targets, TaskInputs
+
+#: Largest array accepted before any comparison with a task (elements); MC_Maze's largest is ~45 M.
+MAX_ELEMENTS = 2_000_000_000 // 8
+FORWARD_KEYS = ("eval_rates_heldin_forward", "eval_rates_heldout_forward")
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """What one submission group must look like. ``None`` sizes are unknown and only checked for consistency.
+
+    ``nan_ok`` maps a key to a boolean (trials x bins) mask of positions where NaN rates are tolerated.
+    """
+
+    group: str
+    n_train: int | None
+    n_eval: int
+    n_bins: int
+    n_heldin: int | None
+    n_heldout: int
+    forward_bins: int | None
+    required: tuple[str, ...]
+    nan_ok: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def expected_shape(self, key: str) -> tuple[int | None, ...] | None:
+        trials = self.n_train if key.startswith("train_") else self.n_eval
+        bins = self.forward_bins if key.endswith("_forward") else self.n_bins
+        neurons = {"heldin": self.n_heldin, "heldout": self.n_heldout}.get(key.split("_")[2])
+        return None if key == "eval_behavior_pred" else (trials, bins, neurons)
+
+
+def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> GroupSpec:
+    """Expected layout of a submission group, from a task's inputs and targets (or from targets alone)."""
+    spikes = targets.eval_spikes_heldout
+    n_eval, n_bins, n_heldout = spikes.shape
+    per_bin_behavior = targets.train_behavior is not None and targets.train_behavior.ndim == 3
+    n_train = inputs.n_train if inputs is not None else (
+        targets.train_behavior.shape[0] if targets.train_behavior is not None else None)
+    n_heldin = inputs.n_heldin if inputs is not None else _heldin_from_targets(targets, n_heldout)
+    forward = targets.eval_spikes_heldin_forward
+    forward_bins = inputs.forward_bins if inputs is not None else (None if forward is None else forward.shape[1])
+    required = ("eval_rates_heldin", "eval_rates_heldout")
+    if per_bin_behavior:
+        required = ("train_rates_heldin", "train_rates_heldout") + required
+    nan_ok = {}
+    eval_gap = np.isnan(spikes).all(axis=2)
+    if eval_gap.any():
+        nan_ok.update(eval_rates_heldin=eval_gap, eval_rates_heldout=eval_gap)
+    if per_bin_behavior:
+        train_gap = np.isnan(targets.train_behavior[..., 0])
+        nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap)
+    return GroupSpec(targets.group, n_train, n_eval, n_bins, n_heldin, n_heldout, forward_bins or None, required,
+                     nan_ok)
+
+
+def _heldin_from_targets(targets: Targets, n_heldout: int) -> int | None:
+    if targets.psth is not None:
+        return targets.psth.shape[2] - n_heldout
+    if targets.eval_spikes_heldin_forward is not None:
+        return targets.eval_spikes_heldin_forward.shape[2]
+    return None
+
+
+def submission_groups(path: str | Path) -> list[str]:
+    """Top-level group names of a submission file (after the file, link and layout checks)."""
+    path = Path(path)
+    with open_h5_checked(path, "submission file") as h5:
+        refuse_links(h5, path)
+        names = list(h5.keys())
+        if not names:
+            raise ValidationError(f"{path}: no groups (expected one group per task, e.g. 'lorenz' or 'mc_maze')")
+        not_groups = [k for k in names if not isinstance(h5[k], h5py.Group)]
+        if not_groups:
+            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is a dataset (expected one group per "
+                                  "task, e.g. 'lorenz' or 'mc_maze')")
+        return names
+
+
+def load_submission(path: str | Path, specs: dict[str, GroupSpec], *, allow_extra_groups: bool = False
+                    ) -> dict[str, Submission]:
+    """Open, check and load the groups of ``specs`` from a submission file.
+
+    Parameters
+    ----------
+    path
+        Submission ``.h5`` file.
+    specs
+        Expected groups. Groups of the file not in ``specs`` are an error unless ``allow_extra_groups``.
+
+    Raises
+    ------
+    ValidationError
+        The first problem found, as one line.
+    """
+    path = Path(path)
+    with open_h5_checked(path, "submission file") as h5:
+        refuse_links(h5, path)
+        _check_groups(h5, path, specs, allow_extra_groups)
+        subs = {}
+        for name, spec in specs.items():
+            group = h5[name]
+            _check_group_layout(group, path, spec)
+            arrays = {key: _read_array(group[key], path, name, key) for key in group}
+            for key, value in arrays.items():
+                _check_values(value, path, name, key, spec.nan_ok.get(key))
+            subs[name] = Submission(group=name, **{k: arrays.get(k) for k in ALL_KEYS})
+    return subs
+
+
+def validate_submission(sub: Submission, spec: GroupSpec, source: str = "model output") -> Submission:
+    """Check an in-memory submission (a model's predictions) with the same rules as a file; return it."""
+    where = f"{source}: group {spec.group!r}"
+    arrays = sub.arrays()
+    missing = [k for k in spec.required if k not in arrays]
+    if missing:
+        raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
+    for key, value in arrays.items():
+        value = np.asarray(value)
+        check_array_meta(value.shape, value.dtype, f"{where} key {key!r}", spec.expected_shape(key))
+        _check_values(value.astype(np.float64, copy=False), Path(source), spec.group, key, spec.nan_ok.get(key))
+    return sub
+
+
+def _check_groups(h5: h5py.File, path: Path, specs: dict[str, GroupSpec], allow_extra: bool) -> None:
+    found = list(h5.keys())
+    missing = [g for g in specs if g not in found]
+    if missing:
+        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {sorted(specs)}, found "
+                              f"{sorted(found)})")
+    extra = [g for g in found if g not in specs]
+    if extra and not allow_extra:
+        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {sorted(specs)})")
+
+
+def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
+    where = f"{path}: group {spec.group!r}"
+    keys = list(group.keys())
+    unknown = [k for k in keys if k not in ALL_KEYS]
+    if unknown:
+        raise ValidationError(f"{where}: unexpected key {unknown[0]!r} (expected keys among {list(ALL_KEYS)})")
+    missing = [k for k in spec.required if k not in keys]
+    if missing:
+        raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
+    forward = [k for k in FORWARD_KEYS if k in keys]
+    if len(forward) == 1:
+        other = FORWARD_KEYS[1 - FORWARD_KEYS.index(forward[0])]
+        raise ValidationError(f"{where}: key {forward[0]!r} present but {other!r} missing (forward rates come "
+                              "in pairs)")
+    if forward and spec.forward_bins is None and spec.n_eval is not None:
+        raise ValidationError(f"{where}: key {forward[0]!r} given, but this task has no forward window")
+    for key in keys:
+        _check_dataset_meta(group[key], f"{where} key {key!r}", spec.expected_shape(key))
+    _check_consistency(group, where)
+
+
+def _check_dataset_meta(obj: h5py.HLObject, where: str, expected: tuple[int | None, ...] | None) -> None:
+    if not isinstance(obj, h5py.Dataset):
+        raise ValidationError(f"{where}: expected a dataset, got a group")
+    if obj.dtype.names is not None:
+        raise ValidationError(f"{where}: expected a float array, got compound dtype {obj.dtype}")
+    check_array_meta(obj.shape or (), obj.dtype, where, expected)
+
+
+def check_array_meta(shape: tuple[int, ...], dtype: np.dtype, where: str,
+                     expected: tuple[int | None, ...] | None) -> None:
+    """Check dtype, declared size and shape of one array (from HDF5 metadata or in memory)."""
+    if dtype.kind not in "fiu":
+        raise ValidationError(f"{where}: expected a float array, got dtype {dtype}")
+    size = int(np.prod(shape, dtype=np.float64))
+    if size > MAX_ELEMENTS:
+        raise ValidationError(f"{where}: declared shape {shape} ({size:.3g} elements) is absurdly large "
+                              f"(limit {MAX_ELEMENTS:.3g})")
+    if expected is None:
+        return
+    ok = len(shape) == len(expected) and all(e is None or s == e for s, e in zip(shape, expected, strict=False))
+    if not ok:
+        shown = tuple("?" if e is None else e for e in expected)
+        raise ValidationError(f"{where}: expected shape {shown}, got {shape}")
+
+
+def _check_consistency(group: h5py.Group, where: str) -> None:
+    """Sizes the spec may not know (n_train, n_heldin) must agree between keys."""
+    dims = {key: group[key].shape for key in group if key in ALL_KEYS and len(group[key].shape or ()) == 3}
+    pairs = [("train_rates_heldin", "train_rates_heldout", 0, "trials"),
+             ("train_rates_heldin", "eval_rates_heldin", 2, "held-in neurons"),
+             ("eval_rates_heldin", "eval_rates_heldin_forward", 2, "held-in neurons"),
+             ("train_rates_heldin", "eval_rates_heldin", 1, "bins")]
+    for a, b, axis, what in pairs:
+        if a in dims and b in dims and dims[a][axis] != dims[b][axis]:
+            raise ValidationError(f"{where}: key {b!r} has {dims[b][axis]} {what}, but {a!r} has {dims[a][axis]}")
+
+
+def _read_array(obj: h5py.Dataset, path: Path, group: str, key: str) -> np.ndarray:
+    try:
+        return np.asarray(obj[()], dtype=np.float64)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValidationError(f"{path}: group {group!r} key {key!r}: data unreadable, file damaged or truncated "
+                              f"({reason})") from exc
+
+
+def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:
+    where = f"{path}: group {group!r} key {key!r}"
+    nan = np.isnan(value)
+    if nan.any():
+        allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else None
+        bad = nan if allowed is None else nan & ~allowed
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValidationError(f"{where}: expected finite rates, got {int(bad.sum())} NaN (first at {first})")
+    inf = np.isinf(value)
+    if inf.any():
+        first = tuple(int(i) for i in np.argwhere(inf)[0])
+        raise ValidationError(f"{where}: expected finite rates, got {int(inf.sum())} infinite (first at {first})")
+    if key == "eval_behavior_pred":
+        return
+    with np.errstate(invalid="ignore"):
+        negative = value < 0
+    if negative.any():
+        first = tuple(int(i) for i in np.argwhere(negative)[0])
+        raise ValidationError(f"{where}: expected rates >= 0, got {int(negative.sum())} negative "
+                              f"(first {value[first]:.3g} at {first})")

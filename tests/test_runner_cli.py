@@ -1,0 +1,74 @@
+"""`nbench run` end to end: records, run keys, determinism, and run == score of the written submission."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nbench.cli import main
+from nbench.results import load_record, load_records
+from nbench.runner import RunSpec, run
+
+
+def _cli(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+
+
+def test_run_writes_a_valid_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _cli(["run", "--task", "lorenz", "--model", "mean_rate", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "co-bps" in out and "fp-bps" in out and "rate R2 heldin" in out and "record:" in out
+    (path,) = list((tmp_path / "lorenz" / "mean_rate").glob("*.json"))
+    record = load_record(path)
+    assert record.status == "ok" and record.kind == "run" and record.schema_version == 1
+    assert record.task == {"name": "lorenz", "version": "1", "phase": "test", "bin_ms": 20.0, "group": "lorenz"}
+    assert record.dataset["source"] == "synthetic" and record.dataset["version"].startswith("v1-")
+    assert set(record.metrics) >= {"co-bps", "co-bps per neuron", "fp-bps", "rate R2 heldin", "rate R2 heldout"}
+    assert record.metrics["co-bps"].higher_is_better and record.metrics["co-bps"].n == 312
+    assert record.cost["peak_mem_mb"] > 0 and record.environment["nbench"] == "0.1.0"
+    assert json.loads(path.read_text())["schema_version"] == 1
+    assert not list(tmp_path.rglob("*.tmp")), "atomic write leaves no temp files"
+
+
+def test_seed_changes_run_key_and_same_seed_reproduces(tmp_path: Path) -> None:
+    a = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=0), tmp_path).record
+    b = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=0), tmp_path).record
+    c = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=1), tmp_path).record
+    assert a.run_key == b.run_key != c.run_key and a.run_id != b.run_id
+    assert {k: v.value for k, v in a.metrics.items()} == {k: v.value for k, v in b.metrics.items()}
+    assert len(load_records(tmp_path)) == 3
+
+
+def test_phase_and_config_change_run_key(tmp_path: Path) -> None:
+    test = run(RunSpec.create("lorenz", "mean_rate"), None).record
+    val = run(RunSpec.create("lorenz", "mean_rate", phase="val"), None).record
+    assert test.run_key != val.run_key and val.task["phase"] == "val"
+
+
+def test_scoring_the_written_submission_gives_the_run_numbers(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    sub = tmp_path / "sub.h5"
+    _cli(["run", "-t", "chaotic_rnn", "-m", "mean_rate", "--out", str(tmp_path / "run"), "--save-submission",
+          str(sub)])
+    _cli(["score", str(sub), "--out", str(tmp_path / "score")])
+    (run_rec,) = load_records(tmp_path / "run")
+    (score_rec,) = load_records(tmp_path / "score")
+    assert score_rec.kind == "score" and score_rec.submission["sha256"]
+    assert {k: v.value for k, v in run_rec.metrics.items()} == {k: v.value for k, v in score_rec.metrics.items()}
+
+
+def test_help_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["run", "--help"], ["score", "--help"], ["list", "--help"]):
+        _cli(argv)
+        assert "Usage:" in capsys.readouterr().out
+
+
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    _cli(["list", "tasks"])
+    assert "lorenz" in capsys.readouterr().out
+    _cli(["list", "metrics"])
+    assert "vel R2" in capsys.readouterr().out
