@@ -103,8 +103,11 @@ def make_group(spec: GroupSpec, seed: int = 0) -> tuple[dict[str, np.ndarray], d
     sub = {"train_rates_heldin": pred[tr, win, hi], "train_rates_heldout": pred[tr, win, ho],
            "eval_rates_heldin": pred[ev, win, hi], "eval_rates_heldout": pred[ev, win, ho],
            "eval_rates_heldin_forward": pred[ev, fwd, hi], "eval_rates_heldout_forward": pred[ev, fwd, ho]}
-    tgt = {"eval_spikes_heldout": spikes[ev, win, ho].copy(),
-           "eval_spikes_heldin_forward": spikes[ev, fwd, hi], "eval_spikes_heldout_forward": spikes[ev, fwd, ho]}
+    tgt = {"eval_spikes_heldout": spikes[ev, win, ho].copy()}
+    if spec.n_forward:
+        tgt.update(eval_spikes_heldin_forward=spikes[ev, fwd, hi], eval_spikes_heldout_forward=spikes[ev, fwd, ho])
+    else:
+        del sub["eval_rates_heldin_forward"], sub["eval_rates_heldout_forward"]
     jitter = rng.integers(spec.jitter[0], spec.jitter[1] + 1, spec.n_eval) if spec.jitter != (0, 0) else None
     if spec.dmfc_padding:
         starts = rng.integers(0, spec.n_bins // 2, spec.n_eval)
@@ -138,14 +141,18 @@ def _add_bin_behavior(rng: np.random.Generator, spec: GroupSpec, z: np.ndarray, 
 def _add_trial_behavior(rng: np.random.Generator, spec: GroupSpec, sub: dict, tgt: dict) -> None:
     """DMFC columns [is_eye, theta, is_short, ts, tp]; tp correlates with the submitted neural speed."""
     n_all = spec.n_train + spec.n_eval
-    cols = np.stack([rng.integers(0, 2, n_all), rng.choice([0.0, 180.0], n_all), rng.integers(0, 2, n_all)], 1)
+    # every (is_eye, theta, is_short) combination at least twice among eval trials: Pearson's r needs two
+    combo = np.concatenate([rng.permutation(np.arange(n) % 8) for n in (spec.n_train, spec.n_eval)])
+    cols = np.stack([combo % 2, 180.0 * (combo // 2 % 2), combo // 4], 1)
     ts = np.where(cols[:, 2] == 1, rng.choice([480.0, 640.0, 800.0], n_all), rng.choice([800.0, 1000.0], n_all))
     rates = np.concatenate([np.concatenate([sub["train_rates_heldin"], sub["train_rates_heldout"]], -1),
                             np.concatenate([sub["eval_rates_heldin"], sub["eval_rates_heldout"]], -1)])
     speed = np.linalg.norm(np.diff(rates, axis=1), axis=2).mean(axis=1)
     tp = ts * 1.05 - 400.0 * (speed - speed.mean()) / speed.std() + rng.normal(0, 80.0, n_all)
     behavior = np.column_stack([cols, ts, tp]).astype(np.float64)
-    behavior[rng.random(n_all) < 0.05] = np.nan  # outlier trials
+    outlier = rng.random(n_all) < 0.05
+    outlier[spec.n_train:] &= np.bincount(combo[spec.n_train:], minlength=8)[combo[spec.n_train:]] > 3
+    behavior[outlier] = np.nan  # outlier trials
     tgt["train_behavior"], tgt["eval_behavior"] = behavior[: spec.n_train], behavior[spec.n_train:]
 
 
@@ -210,6 +217,7 @@ def read_submission_h5(path: Path) -> dict[str, Submission]:
 
 
 def to_submission(group: str, arrays: dict[str, np.ndarray]) -> Submission:
+    """A ``Submission`` from a dict with NLB key names (absent keys become None)."""
     fields = {k: arrays.get(k) for k in SUB_KEYS}
     return Submission(group=group, **fields)
 

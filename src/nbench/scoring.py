@@ -12,8 +12,9 @@ Which metrics are computed follows ``nlb_tools.evaluation.evaluate`` exactly:
 
 nbench adds ``co-bps per neuron`` and ``fp-bps per neuron`` (MtM's neuron-averaged form), ``rate R2 heldin`` /
 ``rate R2 heldout`` when the targets carry true rates; ``reference_metrics`` passes ``targets.reference``
-through. Every array is cast to float64 first, as nlb_tools does. Metrics marked ``bootstrap_ci`` in ``nbench.metrics.METRICS`` get a 95%
-percentile interval over eval trials from one shared set of resamples (``n`` is the number of eval trials).
+through. Every array is cast to float64 first, as nlb_tools does. Metrics marked ``bootstrap_ci`` in
+``nbench.metrics.METRICS`` get a 95% percentile interval over eval trials from one shared set of resamples
+(``n`` is the number of eval trials).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from sklearn.linear_model import Ridge
@@ -88,9 +89,10 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
         logger.debug("vel R2: degenerate folds, using scikit-learn's grid search")
         return _sklearn_decoder(train_x, train_y, eval_x, eval_y)
     x_mean, y_mean = train_x.mean(axis=0), train_y.mean(axis=0)
-    blocks = [_BlockSums.of(train_x[a:b] - x_mean, train_y[a:b] - y_mean) for a, b in zip(bounds, bounds[1:])]
+    folds = list(pairwise(bounds))
+    blocks = [_BlockSums.of(train_x[a:b] - x_mean, train_y[a:b] - y_mean) for a, b in folds]
     cv = np.empty((N_FOLDS, len(ALPHAS)))
-    for f, (a, b) in enumerate(zip(bounds, bounds[1:])):
+    for f, (a, b) in enumerate(folds):
         system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
         pred = system.predict(train_x[a:b] - x_mean, ALPHAS) + y_mean
         y_test = train_y[a:b]
@@ -111,7 +113,7 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
 
 
 def _has_constant_fold(y: np.ndarray, bounds: np.ndarray) -> bool:
-    return any(bool((np.ptp(y[a:b], axis=0) == 0).any()) for a, b in zip(bounds, bounds[1:]))
+    return any(bool((np.ptp(y[a:b], axis=0) == 0).any()) for a, b in pairwise(bounds))
 
 
 def _sklearn_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,

@@ -21,7 +21,7 @@ def neural_speed(eval_rates: np.ndarray, window: np.ndarray) -> np.ndarray:
     speeds = np.empty(len(eval_rates))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a window of < 2 bins gives NaN, as in nlb_tools
-        for i, (trial, mask) in enumerate(zip(eval_rates, window)):
+        for i, (trial, mask) in enumerate(zip(eval_rates, window, strict=True)):
             steps = np.diff(trial[mask], axis=0)
             speeds[i] = np.mean(np.linalg.norm(steps, axis=1))
     return speeds
