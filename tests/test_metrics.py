@@ -87,21 +87,32 @@ def test_per_neuron_equals_population_for_one_neuron() -> None:
                                                                                abs=1e-12)
 
 
-def test_bootstrap_stats_with_unit_weights_reproduce_point_values() -> None:
+def _bps_from_likelihoods(rates: np.ndarray, spikes: np.ndarray) -> float:
+    """NLB's definition literally: NLLs with lgamma terms, null = per-neuron nanmean of the scored spikes."""
+    null = np.broadcast_to(np.nanmean(spikes, axis=(0, 1)), spikes.shape)
+    gain = poisson.neg_log_likelihood(null, spikes) - poisson.neg_log_likelihood(rates, spikes)
+    return gain / np.nansum(spikes) / math.log(2)
+
+
+def test_sufficient_statistics_equal_the_likelihood_definition() -> None:
     rng = np.random.default_rng(3)
     spikes = rng.poisson(0.3, (12, 15, 5)).astype(float)
     spikes[:4, :5] = np.nan
-    spikes[..., 4] = 0.0
+    spikes[..., 4] = 0.0  # silent neuron: null rate 1e-9 in both forms
     r = rng.uniform(0.0, 0.8, spikes.shape)
     stats = poisson.bps_trial_stats(r, spikes)
-    ones = np.ones((1, 12))
-    assert poisson.bps_from_stats(stats, ones)[0] == pytest.approx(poisson.bits_per_spike(r, spikes), abs=1e-12)
-    assert poisson.bps_per_neuron_from_stats(stats, ones)[0] == pytest.approx(
-        np.nanmean(poisson.bits_per_spike_per_neuron(r, spikes)), abs=1e-12)
-    # weights 2 on every trial = the data duplicated
-    doubled = np.concatenate([spikes, spikes]), np.concatenate([r, r])
-    assert poisson.bps_from_stats(stats, 2 * ones)[0] == pytest.approx(poisson.bits_per_spike(*doubled[::-1]),
-                                                                      abs=1e-12)
+    assert poisson.bps_from_stats(stats)[0] == pytest.approx(_bps_from_likelihoods(r, spikes), abs=1e-12)
+    per_neuron = poisson.bps_per_neuron_from_stats(stats)[0]
+    for j in range(4):
+        assert per_neuron[j] == pytest.approx(_bps_from_likelihoods(r[..., j:j + 1], spikes[..., j:j + 1]),
+                                              abs=1e-12)
+    assert np.isnan(per_neuron[4])
+    # resample weights: trial multiplicities equal the explicitly resampled data
+    w = bootstrap.resample_weights(12, 3, seed=0)
+    for row in w:
+        idx = np.repeat(np.arange(12), row.astype(int))
+        assert poisson.bps_from_stats(stats, row[None])[0] == pytest.approx(
+            _bps_from_likelihoods(r[idx], spikes[idx]), abs=1e-12)
 
 
 # ---------------------------------------------------------------- R2 helpers and bootstrap
@@ -132,6 +143,11 @@ def test_r2_trial_stats_with_dropped_samples() -> None:
     stats = rates.r2_trial_stats(y, p, trial, 7)
     assert stats.count[[1, 4, 6]].sum() == 0
     assert rates.r2_from_stats(stats, np.ones((1, 7)))[0] == pytest.approx(r2_score(y, p), abs=1e-12)
+    for row in bootstrap.resample_weights(7, 4, seed=1):
+        take = np.concatenate([np.flatnonzero(trial == t) for t in range(7) for _ in range(int(row[t]))])
+        expected = r2_score(y[take], p[take]) if take.size > 1 else np.nan
+        got = rates.r2_from_stats(stats, row[None])[0]
+        assert (np.isnan(expected) and np.isnan(got)) or got == pytest.approx(expected, abs=1e-12)
 
 
 def test_resample_weights_are_deterministic_multiplicities() -> None:

@@ -28,13 +28,7 @@ from nbench.errors import ValidationError
 from nbench.metrics import METRICS
 from nbench.metrics.bootstrap import percentile_interval, resample_weights
 from nbench.metrics.decoding import vel_r2_stats, velocity_decoding
-from nbench.metrics.poisson import (
-    bits_per_spike,
-    bits_per_spike_per_neuron,
-    bps_from_stats,
-    bps_per_neuron_from_stats,
-    bps_trial_stats,
-)
+from nbench.metrics.poisson import bps_from_stats, bps_per_neuron_from_stats, bps_trial_stats, neuron_mean
 from nbench.metrics.psth import psth_r2
 from nbench.metrics.rates import r2_from_stats, r2_stats_3d, rate_r2
 from nbench.metrics.timing import tp_correlation
@@ -50,6 +44,14 @@ NLB_SCALING_PREFIX = {"mc_maze_large": "[500]", "mc_maze_medium": "[250]", "mc_m
 
 def _f64(array: np.ndarray | None) -> np.ndarray | None:
     return None if array is None else np.asarray(array, dtype=np.float64)
+
+
+def _concat_neurons(group: str, split: str, heldin: np.ndarray, heldout: np.ndarray) -> np.ndarray:
+    """Held-in then held-out neurons on the last axis, as one float64 array (one pass, no float64 temporaries)."""
+    if heldin.shape[:-1] != heldout.shape[:-1]:
+        raise ValidationError(f"group {group!r}: {split}_rates_heldin shape {heldin.shape} and "
+                              f"{split}_rates_heldout shape {heldout.shape} differ in trials x bins")
+    return np.concatenate([heldin, heldout], axis=-1, dtype=np.float64)
 
 
 class _GroupScorer:
@@ -123,27 +125,14 @@ def reference_metrics(targets: Targets) -> dict[str, MetricValue]:
             for name, value in targets.reference.items()}
 
 
-def _concat_neurons(group: str, split: str, heldin: np.ndarray, heldout: np.ndarray) -> np.ndarray:
-    if heldin.shape[:-1] != heldout.shape[:-1]:
-        raise ValidationError(f"group {group!r}: {split}_rates_heldin shape {heldin.shape} and "
-                              f"{split}_rates_heldout shape {heldout.shape} differ in trials x bins")
-    return np.concatenate([heldin, heldout], axis=-1)
-
-
 def _add_bps(scorer: _GroupScorer, name: str, rates: np.ndarray, spikes: np.ndarray) -> None:
-    stats: list = []
-
-    def resampled(weights: np.ndarray, per_neuron: bool) -> np.ndarray:
-        if not stats:
-            stats.append(bps_trial_stats(rates, spikes))
-        return (bps_per_neuron_from_stats if per_neuron else bps_from_stats)(stats[0], weights)
-
-    def per_neuron_mean() -> float:
-        values = bits_per_spike_per_neuron(rates, spikes)
-        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-
-    scorer.add(name, lambda: bits_per_spike(rates, spikes), lambda w: resampled(w, False))
-    scorer.add(f"{name} per neuron", per_neuron_mean, lambda w: resampled(w, True))
+    try:
+        stats = bps_trial_stats(rates, spikes)
+    except ValueError as exc:
+        raise ValidationError(f"group {scorer.group!r}: {name}: {exc}") from exc
+    scorer.add(name, lambda: bps_from_stats(stats)[0], lambda w: bps_from_stats(stats, w))
+    scorer.add(f"{name} per neuron", lambda: neuron_mean(bps_per_neuron_from_stats(stats))[0],
+               lambda w: neuron_mean(bps_per_neuron_from_stats(stats, w)))
 
 
 def _add_behavior(scorer: _GroupScorer, sub: Submission, targets: Targets, eval_rates: np.ndarray,
@@ -159,8 +148,7 @@ def _add_behavior(scorer: _GroupScorer, sub: Submission, targets: Targets, eval_
         raise ValidationError(f"group {scorer.group!r}: targets have eval_behavior but no train_behavior")
     if sub.train_rates_heldin is None or sub.train_rates_heldout is None:
         raise ValidationError(f"group {scorer.group!r}: vel R2 needs train_rates_heldin and train_rates_heldout")
-    train_rates = _concat_neurons(scorer.group, "train", _f64(sub.train_rates_heldin),
-                                  _f64(sub.train_rates_heldout))
+    train_rates = _concat_neurons(scorer.group, "train", sub.train_rates_heldin, sub.train_rates_heldout)
     fits: list = []
 
     def compute() -> float:
@@ -190,10 +178,10 @@ def _add_forward(scorer: _GroupScorer, sub: Submission, targets: Targets) -> Non
     if missing:
         raise ValidationError(f"group {scorer.group!r}: fp-bps needs {missing[0]} (held-in forward arrays are "
                               "present)")
-    rates = _concat_neurons(scorer.group, "eval_forward", _f64(sub.eval_rates_heldin_forward),
-                            _f64(sub.eval_rates_heldout_forward))
-    spikes = np.concatenate([_f64(targets.eval_spikes_heldin_forward), _f64(targets.eval_spikes_heldout_forward)],
-                            axis=-1)
+    rates = _concat_neurons(scorer.group, "eval_forward", sub.eval_rates_heldin_forward,
+                            sub.eval_rates_heldout_forward)
+    spikes = np.concatenate([targets.eval_spikes_heldin_forward, targets.eval_spikes_heldout_forward], axis=-1,
+                            dtype=np.float64)
     _add_bps(scorer, "fp-bps", rates, spikes)
 
 

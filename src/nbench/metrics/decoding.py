@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
+from threadpoolctl import threadpool_limits
 
 from nbench.metrics.rates import R2TrialStats, r2_force_finite, r2_trial_stats
 
@@ -89,20 +90,22 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
         logger.debug("vel R2: degenerate folds, using scikit-learn's grid search")
         return _sklearn_decoder(train_x, train_y, eval_x, eval_y)
     x_mean, y_mean = train_x.mean(axis=0), train_y.mean(axis=0)
+    centred_x, centred_y = train_x - x_mean, train_y - y_mean  # one copy; every block below is a view of it
     folds = list(pairwise(bounds))
-    blocks = [_BlockSums.of(train_x[a:b] - x_mean, train_y[a:b] - y_mean) for a, b in folds]
+    blocks = [_BlockSums.of(centred_x[a:b], centred_y[a:b]) for a, b in folds]
     cv = np.empty((N_FOLDS, len(ALPHAS)))
-    for f, (a, b) in enumerate(folds):
-        system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
-        pred = system.predict(train_x[a:b] - x_mean, ALPHAS) + y_mean
-        y_test = train_y[a:b]
-        numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
-        denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
-        cv[f] = r2_force_finite(numerator, denominator).mean(axis=1)
-    means = cv.mean(axis=0)
-    full = _BlockSums.total(blocks)
-    candidates = np.flatnonzero(means >= means.max() - TIE_TOLERANCE)
-    preds = full.predict(eval_x - x_mean, ALPHAS[candidates]) + y_mean
+    # p x p eigendecompositions are far faster single-threaded (and avoid BLAS thread contention)
+    with threadpool_limits(limits=1):
+        for f, (a, b) in enumerate(folds):
+            system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
+            pred = system.predict(centred_x[a:b], ALPHAS) + y_mean
+            y_test = train_y[a:b]
+            numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
+            denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
+            cv[f] = r2_force_finite(numerator, denominator).mean(axis=1)
+        means = cv.mean(axis=0)
+        candidates = np.flatnonzero(means >= means.max() - TIE_TOLERANCE)
+        preds = _BlockSums.total(blocks).predict(eval_x - x_mean, ALPHAS[candidates]) + y_mean
     scores = [r2_score(eval_y, preds[:, i]) for i in range(len(candidates))]
     if max(scores) - min(scores) > AGREEMENT:
         logger.debug("vel R2: near-tied alphas disagree on eval, using scikit-learn's grid search")
@@ -144,7 +147,10 @@ class _BlockSums:
                    sum(b.y_sum for b in blocks), sum(b.n for b in blocks))
 
     def predict(self, x: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-        """Ridge-with-intercept predictions for samples ``x`` (same centring), shape samples x alphas x outputs."""
+        """Ridge-with-intercept predictions for samples ``x`` (same centring), shape samples x alphas x outputs.
+
+        The training system is re-centred on the training mean; one eigendecomposition solves every alpha.
+        """
         x_mu, y_mu = self.x_sum / self.n, self.y_sum / self.n
         gram = self.gram - self.n * np.outer(x_mu, x_mu)
         cross = self.cross - self.n * np.outer(x_mu, y_mu)
@@ -152,7 +158,7 @@ class _BlockSums:
         rotated = eigvec.T @ cross
         coefs = eigvec @ (rotated[:, None, :] / (eigval[:, None, None] + alphas[None, :, None])).reshape(
             len(eigval), -1)
-        pred = (x - x_mu) @ coefs
+        pred = x @ coefs - x_mu @ coefs  # x_mu is small (x is centred), so this loses no precision
         return pred.reshape(len(x), len(alphas), -1) + y_mu
 
 

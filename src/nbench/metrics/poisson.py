@@ -6,8 +6,9 @@ never modified in place and invalid rates (negative, infinite, or NaN where a sp
 ``ValueError`` instead of failing an assert (nlb_tools asserts on NaN and negative rates and returns NaN for
 infinite ones); the scorer validates submissions before calling these.
 
-``bps_trial_stats`` / ``bps_from_stats`` give the same quantity from per-trial sufficient statistics, so that a
-bootstrap over trials (which re-estimates the null model on every resample) costs one small matrix product.
+Bits per spike are computed from per-trial sufficient statistics (``bps_trial_stats``): the lgamma terms cancel
+between model and null, and a bootstrap over trials (which re-estimates the null model on every resample) costs
+one small matrix product (``bps_from_stats`` with resample weights).
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ def _checked(rates: np.ndarray, spikes: np.ndarray) -> tuple[np.ndarray, np.ndar
     if rates.shape != spikes.shape:
         raise ValueError(f"rates shape {rates.shape} != spikes shape {spikes.shape}")
     observed = ~np.isnan(spikes)
-    scored = rates[observed] if not observed.all() else rates
-    if np.isnan(scored).any():
-        raise ValueError("NaN rate predictions found where spikes are observed")
-    if (scored < 0).any():
-        raise ValueError("negative rate predictions found")
-    if np.isinf(scored).any():
+    scored = rates if observed.all() else rates[observed]
+    if not (np.isfinite(scored) & (scored >= 0)).all():
+        if np.isnan(scored).any():
+            raise ValueError("NaN rate predictions found where spikes are observed")
+        if (scored < 0).any():
+            raise ValueError("negative rate predictions found")
         raise ValueError("infinite rate predictions found")
     return rates, spikes, observed
 
@@ -62,50 +63,6 @@ def neg_log_likelihood(rates: np.ndarray, spikes: np.ndarray) -> float:
     return float(np.sum(rates - spikes * np.log(rates) + gammaln(spikes + 1.0)))
 
 
-def _null_rates(spikes: np.ndarray) -> np.ndarray:
-    """Each neuron's mean count over all other axes (NaN-aware), broadcast to the spikes' shape."""
-    axes = tuple(range(spikes.ndim - 1))
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
-        null = np.nanmean(spikes, axis=axes, keepdims=True)
-    return np.broadcast_to(null, spikes.shape)
-
-
-def bits_per_spike(rates: np.ndarray, spikes: np.ndarray) -> float:
-    """NLB bits per spike: (NLL(null) - NLL(rates)) / total spikes / ln 2, pooled over all neurons.
-
-    The null model predicts each neuron's mean count (last axis is neurons) over the same spikes.
-    """
-    spikes = np.asarray(spikes, dtype=np.float64)
-    nll_model = neg_log_likelihood(rates, spikes)
-    nll_null = neg_log_likelihood(_null_rates(spikes), spikes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float((nll_null - nll_model) / np.nansum(spikes) / np.log(2))
-
-
-def bits_per_spike_per_neuron(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    """Bits per spike of each neuron (last axis) separately, as MtM computes them.
-
-    Neurons without spikes give NaN (their bits/spike is undefined), as do infinite values; the MtM summary is
-    ``np.nanmean`` of the result.
-    """
-    rates, spikes, observed = _checked(rates, spikes)
-    n_neurons = spikes.shape[-1]
-    flat_r = np.where(rates == 0, ZERO_RATE, rates).reshape(-1, n_neurons)
-    flat_s = spikes.reshape(-1, n_neurons)
-    obs = observed.reshape(-1, n_neurons)
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
-        null = np.nanmean(flat_s, axis=0)
-    null = np.where(null == 0, ZERO_RATE, null)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # lgamma(n+1) is common to both likelihoods and cancels per neuron.
-        model = np.where(obs, flat_r - flat_s * np.log(flat_r), 0.0).sum(axis=0)
-        null_nll = np.where(obs, null - flat_s * np.log(null), 0.0).sum(axis=0)
-        total = np.where(obs, flat_s, 0.0).sum(axis=0)
-        out = (null_nll - model) / total / np.log(2)
-    out[~np.isfinite(out) | (total == 0)] = np.nan
-    return out
-
-
 @dataclass(frozen=True)
 class BpsTrialStats:
     """Per-trial, per-neuron sufficient statistics of bits per spike (arrays of shape trials x neurons).
@@ -117,7 +74,7 @@ class BpsTrialStats:
     n_observed
         Number of observed (non-NaN) entries.
     model_nll
-        Sum of r - n log r over observed entries (the lgamma term cancels in bits per spike).
+        Sum of r - n log r over observed entries (the lgamma term is common to model and null and cancels).
     """
 
     spike_sum: np.ndarray
@@ -126,24 +83,36 @@ class BpsTrialStats:
 
 
 def bps_trial_stats(rates: np.ndarray, spikes: np.ndarray) -> BpsTrialStats:
-    """Sufficient statistics of bits/spike per trial (first axis) and neuron (last axis)."""
+    """Sufficient statistics of bits/spike per trial (first axis) and neuron (last axis).
+
+    Arrays with more than three axes are reduced over all middle axes; two-axis arrays are samples x neurons.
+    """
     rates, spikes, observed = _checked(rates, spikes)
+    if spikes.ndim < 2:
+        raise ValueError(f"spikes need a neuron axis, got shape {spikes.shape}")
     axes = tuple(range(1, spikes.ndim - 1))
     rates = np.where(rates == 0, ZERO_RATE, rates)
-    with np.errstate(invalid="ignore"):
-        terms = np.where(observed, rates - spikes * np.log(rates), 0.0)
-    return BpsTrialStats(
-        spike_sum=np.where(observed, spikes, 0.0).sum(axis=axes),
-        n_observed=observed.sum(axis=axes).astype(np.float64),
-        model_nll=terms.sum(axis=axes),
-    )
+    if observed.all():
+        terms, counts = rates - spikes * np.log(rates), spikes
+    else:
+        with np.errstate(invalid="ignore"):
+            terms = np.where(observed, rates - spikes * np.log(rates), 0.0)
+        counts = np.where(observed, spikes, 0.0)
+    return BpsTrialStats(spike_sum=counts.sum(axis=axes), n_observed=observed.sum(axis=axes).astype(np.float64),
+                         model_nll=terms.sum(axis=axes))
 
 
-def _resampled_gain(stats: BpsTrialStats, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-resample, per-neuron likelihood gain over the null (nats) and spike totals, for weights (B x trials)."""
-    spikes = weights @ stats.spike_sum
-    count = weights @ stats.n_observed
-    model = weights @ stats.model_nll
+def _resampled_gain(stats: BpsTrialStats, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-neuron likelihood gain over the null model (nats) and spike totals, per row of trial ``weights``.
+
+    ``weights`` is resamples x trials (trial multiplicities); None means every trial once (a single row).
+    The null model is re-estimated on each resample: each neuron's mean count, 1e-9 when it is zero.
+    """
+    if weights is None:
+        spikes, count, model = (a.sum(axis=0, keepdims=True) for a in
+                                (stats.spike_sum, stats.n_observed, stats.model_nll))
+    else:
+        spikes, count, model = weights @ stats.spike_sum, weights @ stats.n_observed, weights @ stats.model_nll
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, spikes / count, 0.0)
     mean = np.where(mean == 0, ZERO_RATE, mean)
@@ -151,21 +120,43 @@ def _resampled_gain(stats: BpsTrialStats, weights: np.ndarray) -> tuple[np.ndarr
     return null - model, spikes
 
 
-def bps_from_stats(stats: BpsTrialStats, weights: np.ndarray) -> np.ndarray:
-    """Population bits/spike for each row of trial ``weights`` (B x trials); NaN where no spikes."""
+def bps_from_stats(stats: BpsTrialStats, weights: np.ndarray | None = None) -> np.ndarray:
+    """Population bits/spike for each row of trial ``weights`` (default: all trials once); NaN/inf if no spikes."""
     gain, spikes = _resampled_gain(stats, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         return gain.sum(axis=1) / spikes.sum(axis=1) / np.log(2)
 
 
-def bps_per_neuron_from_stats(stats: BpsTrialStats, weights: np.ndarray) -> np.ndarray:
-    """Neuron-averaged (nanmean) per-neuron bits/spike for each row of trial ``weights`` (B x trials)."""
+def bps_per_neuron_from_stats(stats: BpsTrialStats, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per-neuron bits/spike (resamples x neurons); NaN for neurons without spikes or non-finite values."""
     gain, spikes = _resampled_gain(stats, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_neuron = gain / spikes / np.log(2)
     per_neuron[~np.isfinite(per_neuron) | (spikes == 0)] = np.nan
+    return per_neuron
+
+
+def neuron_mean(per_neuron: np.ndarray) -> np.ndarray:
+    """MtM's summary of per-neuron bits/spike: NaN-ignoring mean over the last axis (NaN if all are NaN)."""
     with _quiet_nanmean():
-        return np.nanmean(per_neuron, axis=1)
+        return np.nanmean(per_neuron, axis=-1)
+
+
+def bits_per_spike(rates: np.ndarray, spikes: np.ndarray) -> float:
+    """NLB bits per spike: (NLL(null) - NLL(rates)) / total spikes / ln 2, pooled over all neurons.
+
+    The null model predicts each neuron's mean count (last axis is neurons) over the same spikes.
+    """
+    return float(bps_from_stats(bps_trial_stats(rates, spikes))[0])
+
+
+def bits_per_spike_per_neuron(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
+    """Bits per spike of each neuron (last axis) separately, as MtM computes them.
+
+    Neurons without spikes give NaN (their bits/spike is undefined), as do infinite values; the MtM summary is
+    :func:`neuron_mean` of the result.
+    """
+    return bps_per_neuron_from_stats(bps_trial_stats(rates, spikes))[0]
 
 
 @contextlib.contextmanager
