@@ -126,6 +126,18 @@ def test_r2_force_finite_matches_sklearn_on_constant_columns() -> None:
     np.testing.assert_array_equal(rates.r2_force_finite(num, den), r2_score(y, pred, multioutput="raw_values"))
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_r2_score_uniform_is_bit_identical_to_sklearn(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(int(rng.integers(2, 300)), int(rng.integers(1, 6)))) * 10.0 ** rng.integers(-6, 6)
+    p = y + rng.normal(size=y.shape) * y.std()
+    if seed % 2:
+        y[:, 0], p[:, 0] = 0.1, 0.1  # constant column predicted exactly
+    if seed % 3 == 0:
+        y[:, -1] = 3.0  # constant column predicted imperfectly
+    assert rates.r2_score_uniform(y, p) == r2_score(y, p)
+
+
 def test_rate_r2_equals_sklearn_and_perfect_is_one() -> None:
     rng = np.random.default_rng(4)
     true = rng.gamma(2, 0.05, (7, 9, 4))

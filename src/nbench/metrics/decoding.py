@@ -24,12 +24,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
-from sklearn.linear_model import Ridge
-from sklearn.metrics import r2_score
-from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
-from nbench.metrics.rates import R2TrialStats, r2_force_finite, r2_trial_stats
+from nbench.metrics.rates import R2TrialStats, r2_force_finite, r2_score_uniform, r2_trial_stats
 
 logger = logging.getLogger(__name__)
 
@@ -89,24 +86,17 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
     if n < 2 * N_FOLDS or _has_constant_fold(train_y, bounds):
         logger.debug("vel R2: degenerate folds, using scikit-learn's grid search")
         return _sklearn_decoder(train_x, train_y, eval_x, eval_y)
-    x_mean, y_mean = train_x.mean(axis=0), train_y.mean(axis=0)
-    centred_x, centred_y = train_x - x_mean, train_y - y_mean  # one copy; every block below is a view of it
-    folds = list(pairwise(bounds))
-    blocks = [_BlockSums.of(centred_x[a:b], centred_y[a:b]) for a, b in folds]
-    cv = np.empty((N_FOLDS, len(ALPHAS)))
-    # p x p eigendecompositions are far faster single-threaded (and avoid BLAS thread contention)
+    # One BLAS thread: the products here are small enough that threads gain little on an idle machine, and
+    # a p x p eigh or a 48k x 182 Gram ran 4-300x slower multi-threaded on a loaded 2-core machine (measured).
     with threadpool_limits(limits=1):
-        for f, (a, b) in enumerate(folds):
-            system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
-            pred = system.predict(centred_x[a:b], ALPHAS) + y_mean
-            y_test = train_y[a:b]
-            numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
-            denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
-            cv[f] = r2_force_finite(numerator, denominator).mean(axis=1)
-        means = cv.mean(axis=0)
+        x_mean, y_mean = train_x.mean(axis=0), train_y.mean(axis=0)
+        centred_x, centred_y = train_x - x_mean, train_y - y_mean  # one copy; every block below is a view
+        folds = list(pairwise(bounds))
+        blocks = [_BlockSums.of(centred_x[a:b], centred_y[a:b]) for a, b in folds]
+        means = _cv_r2(blocks, folds, centred_x, train_y, y_mean).mean(axis=0)
         candidates = np.flatnonzero(means >= means.max() - TIE_TOLERANCE)
         preds = _BlockSums.total(blocks).predict(eval_x - x_mean, ALPHAS[candidates]) + y_mean
-    scores = [r2_score(eval_y, preds[:, i]) for i in range(len(candidates))]
+    scores = [r2_score_uniform(eval_y, preds[:, i]) for i in range(len(candidates))]
     if max(scores) - min(scores) > AGREEMENT:
         logger.debug("vel R2: near-tied alphas disagree on eval, using scikit-learn's grid search")
         return _sklearn_decoder(train_x, train_y, eval_x, eval_y)
@@ -115,12 +105,30 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
     return float(scores[i]), preds[:, i], float(ALPHAS[best])
 
 
+def _cv_r2(blocks: list[_BlockSums], folds: list[tuple[int, int]], centred_x: np.ndarray, train_y: np.ndarray,
+           y_mean: np.ndarray) -> np.ndarray:
+    """Test-fold R2 (sklearn rules, uniform average over outputs) of every fold and alpha: folds x alphas."""
+    cv = np.empty((len(folds), len(ALPHAS)))
+    for f, (a, b) in enumerate(folds):
+        system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
+        pred = system.predict(centred_x[a:b], ALPHAS) + y_mean
+        y_test = train_y[a:b]
+        numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
+        denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
+        cv[f] = r2_force_finite(numerator, denominator).mean(axis=1)
+    return cv
+
+
 def _has_constant_fold(y: np.ndarray, bounds: np.ndarray) -> bool:
     return any(bool((np.ptp(y[a:b], axis=0) == 0).any()) for a, b in pairwise(bounds))
 
 
 def _sklearn_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,
                      eval_y: np.ndarray) -> tuple[float, np.ndarray, float]:
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import GridSearchCV
+
     search = GridSearchCV(Ridge(), {"alpha": ALPHAS})
     search.fit(train_x, train_y)
     pred = search.predict(eval_x)

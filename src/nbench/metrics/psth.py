@@ -3,14 +3,15 @@
 For each condition with eval trials, the predicted PSTH is the mean of that condition's eval-trial rates after
 shifting each trial by its jitter (positive: later, NaN-padded at the start; negative: earlier, NaN-padded at the
 end). Only the time rows where the true PSTH of the *first* neuron is not NaN are kept; the kept rows of all
-conditions are stacked and scored with ``sklearn.metrics.r2_score`` (per neuron, uniform average, constant
+conditions are stacked and scored like ``sklearn.metrics.r2_score`` (per neuron, uniform average, constant
 columns follow ``force_finite``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import r2_score
+
+from nbench.metrics.rates import r2_score_uniform
 
 
 def shift_trials(rates: np.ndarray, jitter: np.ndarray) -> np.ndarray:
@@ -72,4 +73,4 @@ def psth_r2(psth: np.ndarray, eval_rates: np.ndarray, eval_cond_idx: list[np.nda
         pred_rows.append(pred)
     if not true_rows:
         raise ValueError("no PSTH condition has eval trials")
-    return float(r2_score(np.vstack(true_rows), np.vstack(pred_rows)))
+    return r2_score_uniform(np.vstack(true_rows), np.vstack(pred_rows))
