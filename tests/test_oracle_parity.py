@@ -244,19 +244,19 @@ def test_evaluate_scaling_and_20ms_groups() -> None:
 
 
 @pytest.fixture(scope="module")
-def nlb_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict, dict]:
+def nlb_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict, dict, list]:
+    """Target file written by nbench, float32 submission file, their dicts, and nlb_tools' scores of the files."""
     tmp = tmp_path_factory.mktemp("nlb_files")
     tgt, sub = make_dataset(nlb_like_specs(), seed=2)
     target_path = write_targets(tmp / "targets.h5", _targets(tgt))
     sub_path = write_submission_h5(tmp / "submission.h5", sub)
-    return target_path, sub_path, tgt, sub
+    return target_path, sub_path, tgt, sub, oracle.evaluate(str(target_path), str(sub_path))
 
 
 def test_evaluate_files_multi_dataset(nlb_files: tuple) -> None:
     from nbench.validation import load_submission, spec_from_targets
 
-    target_path, sub_path, _, _ = nlb_files
-    theirs = oracle.evaluate(str(target_path), str(sub_path))
+    target_path, sub_path, _, _, theirs = nlb_files
     targets = read_targets(target_path)
     subs = load_submission(sub_path, {g: spec_from_targets(t) for g, t in targets.items()})
     _compare_lists(nlb_result_list(score(subs, targets, bootstrap=0)), theirs)
@@ -264,8 +264,7 @@ def test_evaluate_files_multi_dataset(nlb_files: tuple) -> None:
 
 def test_float32_file_equals_float32_dict(nlb_files: tuple) -> None:
     """Scoring the float32 file equals scoring the float32-rounded arrays in memory (like with like)."""
-    target_path, sub_path, tgt, sub = nlb_files
-    from_file = oracle.evaluate(str(target_path), str(sub_path))
+    _, _, tgt, sub, from_file = nlb_files
     in_memory = score({g: to_submission(g, d) for g, d in float32_roundtrip(sub).items()}, _targets(tgt),
                       bootstrap=0)
     _compare_lists(nlb_result_list(in_memory), from_file)
@@ -274,7 +273,7 @@ def test_float32_file_equals_float32_dict(nlb_files: tuple) -> None:
 def test_cli_score_records_match_evaluate(nlb_files: tuple, tmp_path: Path) -> None:
     from nbench.cli import main
 
-    target_path, sub_path, _, _ = nlb_files
+    target_path, sub_path, _, _, theirs = nlb_files
     with pytest.raises(SystemExit) as exit_info:
         main(["score", str(sub_path), "--targets", str(target_path), "--out", str(tmp_path)])
     assert exit_info.value.code == 0
@@ -284,7 +283,7 @@ def test_cli_score_records_match_evaluate(nlb_files: tuple, tmp_path: Path) -> N
     scores = {r["task"]["group"]: {k: MetricValue(v["value"], v["higher_is_better"]) for k, v in r["metrics"].items()}
               for r in records}
     ordered = {g: scores[g] for g in ["mc_maze", "mc_rtt", "area2_bump", "dmfc_rsg", "mc_maze_small_20"]}
-    _compare_lists(nlb_result_list(ordered), oracle.evaluate(str(target_path), str(sub_path)))
+    _compare_lists(nlb_result_list(ordered), theirs)
 
 
 def test_target_file_written_by_nlb_tools(tmp_path: Path) -> None:
