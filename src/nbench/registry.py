@@ -4,6 +4,10 @@ Built-in entries are registered as ``"module:attribute"`` strings and imported o
 names never imports torch. Third-party packages add entries through the entry-point groups
 ``nbench.tasks``, ``nbench.models`` and ``nbench.datasets``; an entry point must resolve to a zero-argument
 callable (a class or factory) returning the object.
+
+Entries that exist only as files (datasets imported into the data directory) come from *discoverers*
+(:func:`register_discoverer`), asked on every lookup with the data directory in use; registered and plug-in
+names take precedence over discovered ones.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ KINDS = ("tasks", "models", "datasets")
 _BUILTIN: dict[str, dict[str, str | Callable[..., Any]]] = {kind: {} for kind in KINDS}
 _KWARGS: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
 _SUMMARY: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+_DISCOVERERS: dict[str, list[str | Callable[..., Any]]] = {kind: [] for kind in KINDS}
 _PLUGINS_LOADED = False
 
 
@@ -39,6 +44,27 @@ def register(kind: str, name: str, target: str | Callable[..., Any], *, summary:
         _KWARGS[kind][name] = kwargs
 
 
+def register_discoverer(kind: str, target: str | Callable[..., Any]) -> None:
+    """Register a function (or ``"module:attr"``) that finds entries at run time.
+
+    It is called as ``target(data_dir)`` (``data_dir`` None means the default data directory) and returns
+    ``{name: (factory, summary)}``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown registry kind {kind!r}")
+    if target not in _DISCOVERERS[kind]:
+        _DISCOVERERS[kind].append(target)
+
+
+def _discovered(kind: str, data_dir: Any = None) -> dict[str, tuple[Any, str]]:
+    found: dict[str, tuple[Any, str]] = {}
+    for target in _DISCOVERERS[kind]:
+        for name, entry in _resolve(target)(data_dir).items():
+            if name not in _BUILTIN[kind]:
+                found.setdefault(name, entry)
+    return found
+
+
 def _load_plugins() -> None:
     global _PLUGINS_LOADED
     if _PLUGINS_LOADED:
@@ -51,20 +77,22 @@ def _load_plugins() -> None:
                 _SUMMARY[kind][ep.name] = f"plug-in {ep.value}"
 
 
-def names(kind: str) -> list[str]:
-    """Sorted names registered for ``kind`` (built-ins and plug-ins)."""
+def names(kind: str, data_dir: Any = None) -> list[str]:
+    """Sorted names for ``kind``: built-ins, plug-ins and entries discovered in ``data_dir``."""
     _ensure_builtins()
     _load_plugins()
-    return sorted(_BUILTIN[kind])
+    return sorted({*_BUILTIN[kind], *_discovered(kind, data_dir)})
 
 
-def summary(kind: str, name: str) -> str:
+def summary(kind: str, name: str, data_dir: Any = None) -> str:
     """The one-line summary registered for ``name`` (plug-ins: the entry point's target)."""
     names(kind)
-    return _SUMMARY[kind].get(name, "")
+    if name in _SUMMARY[kind]:
+        return _SUMMARY[kind][name]
+    return _discovered(kind, data_dir).get(name, (None, ""))[1]
 
 
-def get(kind: str, name: str) -> Any:
+def get(kind: str, name: str, data_dir: Any = None) -> Any:
     """Resolve ``name`` to its registered object (the class or factory).
 
     Raises
@@ -72,21 +100,29 @@ def get(kind: str, name: str) -> Any:
     UnknownNameError
         With "did you mean ..." suggestions when the name is close to a registered one.
     """
-    known = names(kind)
+    known = names(kind, data_dir)
     if name not in _BUILTIN[kind]:
+        found = _discovered(kind, data_dir)
+        if name in found:
+            return found[name][0]
         singular = kind[:-1]
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownNameError(f"unknown {singular} {name!r}{hint} (see `nbench list {kind}`)")
-    target = _BUILTIN[kind][name]
-    if isinstance(target, str):
-        module, _, attr = target.partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        _BUILTIN[kind][name] = target = obj
+    target = _BUILTIN[kind][name] = _resolve(_BUILTIN[kind][name])
     kwargs = _KWARGS[kind].get(name)
     return functools.partial(target, **kwargs) if kwargs else target
+
+
+def _resolve(target: str | Callable[..., Any]) -> Any:
+    """Import a ``"module:attr"`` target (callables are returned as they are)."""
+    if not isinstance(target, str):
+        return target
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _ensure_builtins() -> None:

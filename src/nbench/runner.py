@@ -8,6 +8,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -16,10 +17,10 @@ from typing import Any
 from nbench import __version__, registry
 from nbench.baselines.base import config_to_dict
 from nbench.config import config_hash
-from nbench.results import MetricValue, Record, make_run_key, new_run_id, utc_now, write_record
+from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
 from nbench.scoring import reference_metrics, score_group
 from nbench.submission import Submission
-from nbench.tasks.base import Targets, Task, TaskInputs
+from nbench.tasks.base import Task, TaskInputs
 from nbench.validation import spec_from_targets, validate_submission
 
 KEY_PACKAGES = ("numpy", "scipy", "scikit-learn", "h5py", "pynwb", "torch", "elephant")
@@ -63,12 +64,16 @@ class RunResult:
 
 def make_task(name: str, data_dir: str | None = None) -> Task:
     """Instantiate a registered task (tasks that keep data on disk accept ``data_dir``)."""
-    factory = registry.get("tasks", name)
+    factory = registry.get("tasks", name, data_dir=data_dir)
     return factory(data_dir=data_dir) if data_dir else factory()
 
 
-def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None) -> RunResult:
-    """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given."""
+def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
+        log: Callable[[str], None] | None = None) -> RunResult:
+    """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given.
+
+    ``log`` receives one-line progress messages (the CLI prints them on stderr).
+    """
     started = time.perf_counter()
     task = make_task(spec.task, spec.data_dir)
     model_cls = registry.get("models", spec.model)
@@ -81,6 +86,9 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
                            spec.seed)
     workdir = Path(out_dir or ".") / "work" / run_key
     model = model_cls(config, seed=spec.seed, workdir=workdir, device=spec.device)
+    if log is not None:
+        log(f"fitting {spec.model} on {spec.task} ({phase} phase: {inputs.n_train} train / {inputs.n_eval} eval "
+            f"trials, seed {spec.seed}) ...")
 
     t0 = time.perf_counter()
     model.fit(inputs)
@@ -103,32 +111,6 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     )
     path = write_record(record, out_dir) if out_dir is not None else None
     return RunResult(record, submission, path, {"fit": t1 - t0, "predict": t2 - t1, "score": t3 - t2})
-
-
-def score_record(subs: dict[str, Submission], tasks: dict[str, tuple[Task | None, str | None, Targets]],
-                 model_name: str, submission_info: dict[str, Any], invocation: str | None = None
-                 ) -> list[Record]:
-    """Score loaded submission groups (already validated) and return one record per group.
-
-    ``tasks`` maps a group name to (task or None for a bare target file, phase, targets).
-    """
-    records = []
-    for group, sub in subs.items():
-        task, phase, targets = tasks[group]
-        t0 = time.perf_counter()
-        metrics: dict[str, MetricValue] = score_group(sub, targets)
-        task_meta = task_record(task, phase) if task is not None else {
-            "name": group, "version": None, "phase": phase, "bin_ms": None, "group": group}
-        records.append(Record(
-            run_id=new_run_id(), run_key=make_run_key(task_meta, None, model_name, submission_info["sha256"], None),
-            created=utc_now(), status="ok", kind="score", task=task_meta,
-            dataset={"name": task.info.dataset if task else group, "source": None, "version": None, "sha256": {}},
-            model={"name": model_name, "origin": "submission", "config": {}, "config_hash": None}, seed=None,
-            metrics=metrics, reference=reference_metrics(targets),
-            cost={"score_s": round(time.perf_counter() - t0, 3), "peak_mem_mb": peak_memory_mb()},
-            environment=environment(), invocation=invocation, submission=submission_info,
-        ))
-    return records
 
 
 def task_record(task: Task, phase: str | None) -> dict[str, Any]:

@@ -47,8 +47,8 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     overrides.update(parse_set_options(set_pairs))
     spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
                           data_dir=data_dir)
-    err_console.print(f"running {model} on {task} (seed {seed}) ...")
-    result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]))
+    result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
+                      log=lambda line: err_console.print(line, highlight=False, markup=False))
     if save_submission is not None:
         write_submission(save_submission, result.submission)
     show_record(result.record, result.record_path)

@@ -1,0 +1,128 @@
+"""Where the NLB'21 datasets live on DANDI and on disk: the single table of dandisets, versions and files.
+
+Each NLB dataset is one dandiset holding two NWB files, a train file (train + val trials, all neurons,
+behavior) and a test file (test trials, held-in neurons only). Versions are pinned to published (immutable)
+dandiset versions, so a download is reproducible and its sha256 digests never change.
+
+On disk, an asset is stored at ``<data dir>/dandi/<dandiset id>/<version>/<asset path>``, e.g.
+``~/.cache/nbench/dandi/000140/0.220113.0408/sub-Jenkins/sub-Jenkins_ses-small_desc-test_ecephys.nwb``.
+The public NLB test-phase target file is stored at ``<data dir>/nlb/eval_data_test.h5``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbench.data.cache import data_dir
+from nbench.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class NlbDandiset:
+    """One NLB dataset on DANDI.
+
+    Attributes
+    ----------
+    name
+        nbench / NLB dataset name (``"mc_maze_small"``).
+    dandiset_id, version
+        DANDI identifier (``"000140"``) and pinned published version (``"0.220113.0408"``).
+    subject, session_id
+        ``/general/subject/subject_id`` and ``/general/session_id`` of both NWB files; they identify the
+        recording, so a file of another dataset is caught even without a checksum.
+    train_path, test_path
+        Asset paths inside the dandiset.
+    approx_bytes
+        Approximate total size of the two files (shown before download), or None when not known.
+    """
+
+    name: str
+    dandiset_id: str
+    version: str
+    subject: str
+    session_id: str
+    train_path: str
+    test_path: str
+    approx_bytes: int | None = None
+
+    @property
+    def asset_paths(self) -> tuple[str, str]:
+        return (self.train_path, self.test_path)
+
+
+def _jenkins(name: str, dandiset_id: str, version: str, session: str, approx: int | None) -> NlbDandiset:
+    stem = f"sub-Jenkins/sub-Jenkins_ses-{session}_desc-"
+    return NlbDandiset(name, dandiset_id, version, "Jenkins", session,
+                       f"{stem}train_behavior+ecephys.nwb", f"{stem}test_ecephys.nwb", approx)
+
+
+# Versions: the published versions cited with the NLB'21 tools and papers (DOI 10.48324/dandi.<id>/<version>).
+# MC_RTT had no published version in 2022 (NLB used the draft); 0.241017.1444 is its first published version
+# and holds the same assets (asset ids unchanged). Session ids are those in the files' headers; subject ids are
+# the ones DANDI's file names are made from (sub-<subject>). Sizes are the versions' published totals.
+NLB_DANDISETS: dict[str, NlbDandiset] = {d.name: d for d in (
+    _jenkins("mc_maze", "000128", "0.220113.0400", "full", 694_004_935),
+    NlbDandiset("mc_rtt", "000129", "0.241017.1444", "Indy", "20170202_02",
+                "sub-Indy/sub-Indy_desc-train_behavior+ecephys.nwb",
+                "sub-Indy/sub-Indy_desc-test_ecephys.nwb", 50_965_512),
+    NlbDandiset("area2_bump", "000127", "0.220113.0359", "Han", "20171207",
+                "sub-Han/sub-Han_desc-train_behavior+ecephys.nwb", "sub-Han/sub-Han_desc-test_ecephys.nwb",
+                1_823_368_810),
+    NlbDandiset("dmfc_rsg", "000130", "0.220113.0407", "Haydn", "20161211",
+                "sub-Haydn/sub-Haydn_desc-train_ecephys.nwb", "sub-Haydn/sub-Haydn_desc-test_ecephys.nwb",
+                15_673_496),
+    _jenkins("mc_maze_large", "000138", "0.220113.0407", "large", 149_392_888),
+    _jenkins("mc_maze_medium", "000139", "0.220113.0408", "medium", 77_300_692),
+    _jenkins("mc_maze_small", "000140", "0.220113.0408", "small", 29_896_840),
+)}
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """A file outside DANDI, pinned by URL, size and sha256."""
+
+    name: str
+    url: str
+    size: int
+    sha256: str
+    relpath: str
+
+
+# The official NLB'21 test-phase targets (all seven datasets, 5 and 20 ms), published in nlb_tools as Git LFS.
+NLB_TEST_TARGETS = PinnedFile(
+    name="eval_data_test.h5",
+    url="https://media.githubusercontent.com/media/neurallatents/nlb_tools/main/data/eval_data_test.h5",
+    size=105_927_616,
+    sha256="f2f434d30193251b58e6a693381fdd185c8fbc0e47d38f8810e65295bc42c865",
+    relpath="nlb/eval_data_test.h5",
+)
+
+
+def nlb_dandiset(name: str) -> NlbDandiset:
+    """The table entry of NLB dataset ``name``; a one-line error with suggestions when unknown."""
+    try:
+        return NLB_DANDISETS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, NLB_DANDISETS, n=2, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownNameError(
+            f"unknown NLB dataset {name!r}{hint} (known: {', '.join(NLB_DANDISETS)})") from None
+
+
+def dandiset_dir(spec: NlbDandiset, root: str | Path | None = None) -> Path:
+    """``<data dir>/dandi/<id>/<version>``: the folder holding the dataset's assets (not created)."""
+    return data_dir(root) / "dandi" / spec.dandiset_id / spec.version
+
+
+def nlb_files(name: str, root: str | Path | None = None) -> dict[str, Path]:
+    """Local paths of the ``"train"`` and ``"test"`` NWB files of NLB dataset ``name`` (may not exist yet)."""
+    spec = nlb_dandiset(name)
+    base = dandiset_dir(spec, root)
+    return {"train": base / spec.train_path, "test": base / spec.test_path}
+
+
+def nlb_targets_path(root: str | Path | None = None) -> Path:
+    """Local path of the NLB test-phase target file (may not exist yet)."""
+    return data_dir(root) / NLB_TEST_TARGETS.relpath
