@@ -9,7 +9,7 @@ rates, constant PSTH columns and empty conditions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -206,21 +206,8 @@ def write_submission_h5(path: Path, subs: dict[str, dict], compression: str | No
     return path
 
 
-def read_submission_h5(path: Path) -> dict[str, Submission]:
-    """Minimal NLB-layout submission reader for the tests (validation lives in ``nbench.submission``)."""
-    out = {}
-    with h5py.File(path, "r") as h5:
-        for group in h5:
-            arrays = {k: h5[group][k][()] for k in SUB_KEYS if k in h5[group]}
-            out[group] = to_submission(group, arrays)
-    return out
-
-
 def to_submission(group: str, arrays: dict[str, np.ndarray]) -> Submission:
     """A ``Submission`` from a dict with NLB key names (absent keys become None)."""
     fields = {k: arrays.get(k) for k in SUB_KEYS}
     return Submission(group=group, **fields)
 
-
-def with_spec(spec: GroupSpec, **changes: object) -> GroupSpec:
-    return replace(spec, **changes)
