@@ -28,7 +28,7 @@ from nbench.errors import ValidationError
 from nbench.metrics import METRICS
 from nbench.metrics.bootstrap import percentile_interval, resample_weights
 from nbench.metrics.decoding import vel_r2_stats, velocity_decoding
-from nbench.metrics.poisson import bps_from_stats, bps_per_neuron_from_stats, bps_trial_stats, neuron_mean
+from nbench.metrics.poisson import bps_population_and_neurons, bps_trial_stats, neuron_mean
 from nbench.metrics.psth import psth_r2
 from nbench.metrics.rates import r2_from_stats, r2_stats_3d, rate_r2
 from nbench.metrics.timing import tp_correlation
@@ -130,9 +130,16 @@ def _add_bps(scorer: _GroupScorer, name: str, rates: np.ndarray, spikes: np.ndar
         stats = bps_trial_stats(rates, spikes)
     except ValueError as exc:
         raise ValidationError(f"group {scorer.group!r}: {name}: {exc}") from exc
-    scorer.add(name, lambda: bps_from_stats(stats)[0], lambda w: bps_from_stats(stats, w))
-    scorer.add(f"{name} per neuron", lambda: neuron_mean(bps_per_neuron_from_stats(stats))[0],
-               lambda w: neuron_mean(bps_per_neuron_from_stats(stats, w)))
+    population, per_neuron = bps_population_and_neurons(stats)
+    resampled: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # one pass serves both forms
+
+    def on(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if id(weights) not in resampled:
+            resampled[id(weights)] = bps_population_and_neurons(stats, weights)
+        return resampled[id(weights)]
+
+    scorer.add(name, lambda: population[0], lambda w: on(w)[0])
+    scorer.add(f"{name} per neuron", lambda: neuron_mean(per_neuron)[0], lambda w: neuron_mean(on(w)[1]))
 
 
 def _add_behavior(scorer: _GroupScorer, sub: Submission, targets: Targets, eval_rates: np.ndarray,

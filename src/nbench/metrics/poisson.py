@@ -121,20 +121,29 @@ def _resampled_gain(stats: BpsTrialStats, weights: np.ndarray | None) -> tuple[n
     return null - model, spikes
 
 
-def bps_from_stats(stats: BpsTrialStats, weights: np.ndarray | None = None) -> np.ndarray:
-    """Population bits/spike for each row of trial ``weights`` (default: all trials once); NaN/inf if no spikes."""
+def bps_population_and_neurons(stats: BpsTrialStats,
+                               weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Population bits/spike (resamples,) and per-neuron bits/spike (resamples x neurons) in one pass.
+
+    Per-neuron values are NaN for neurons without spikes and for non-finite values; the population value is
+    NaN or infinite when there are no spikes at all (as in nlb_tools).
+    """
     gain, spikes = _resampled_gain(stats, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return gain.sum(axis=1) / spikes.sum(axis=1) / np.log(2)
+        population = gain.sum(axis=1) / spikes.sum(axis=1) / np.log(2)
+        per_neuron = gain / spikes / np.log(2)
+    per_neuron[~np.isfinite(per_neuron) | (spikes == 0)] = np.nan
+    return population, per_neuron
+
+
+def bps_from_stats(stats: BpsTrialStats, weights: np.ndarray | None = None) -> np.ndarray:
+    """Population bits/spike for each row of trial ``weights`` (default: all trials once)."""
+    return bps_population_and_neurons(stats, weights)[0]
 
 
 def bps_per_neuron_from_stats(stats: BpsTrialStats, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per-neuron bits/spike (resamples x neurons); NaN for neurons without spikes or non-finite values."""
-    gain, spikes = _resampled_gain(stats, weights)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_neuron = gain / spikes / np.log(2)
-    per_neuron[~np.isfinite(per_neuron) | (spikes == 0)] = np.nan
-    return per_neuron
+    """Per-neuron bits/spike (resamples x neurons) for each row of trial ``weights`` (default: all trials once)."""
+    return bps_population_and_neurons(stats, weights)[1]
 
 
 def neuron_mean(per_neuron: np.ndarray) -> np.ndarray:
