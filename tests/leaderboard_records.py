@@ -8,7 +8,7 @@ from nbench.config import config_hash
 from nbench.results import MetricValue, Record, make_run_key, write_record
 
 TASKS = {"lorenz": (20.0, "v1-7d406eb06d"), "chaotic_rnn": (10.0, "v1-eaace8e175"),
-         "mc_maze": (5.0, "000128/0.220113.0407")}
+         "mc_maze": (5.0, "000128/0.220113.0407"), "no_such_task": (5.0, "none")}
 
 
 def make_record(task: str = "lorenz", model: str = "smoothing", seed: int = 0, metrics: dict | None = None,

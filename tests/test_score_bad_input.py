@@ -167,7 +167,8 @@ def test_bad_options(good_submission: Path, tmp_path: Path, capsys: pytest.Captu
         (["score", str(good_submission), "--task", "lorenzz", *out], "did you mean 'lorenz'"),
         (["score", str(good_submission), "--task", "chaotic_rnn", *out], "missing group 'chaotic_rnn'"),
         (["score", str(two), "--task", "lorenz", *out], "unexpected group 'chaotic_rnn'"),
-        (["score", str(good_submission), "--task", "lorenz", "--targets", "x.h5", *out], "not both"),
+        (["score", str(good_submission), "--task", "lorenz", "--targets", "x.h5", *out],
+         "a target file applies to NLB tasks only"),
         (["score", str(good_submission), "--phase", "train", *out], "'train' is not one of"),
             ]
     for argv, message in cases:

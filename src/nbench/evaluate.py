@@ -46,7 +46,8 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
     tasks
         Tasks to score against; empty means the tasks named by the file's groups.
     targets_file
-        Score against an NLB-style target file instead of tasks.
+        An NLB-style target file: alone, the file's groups are scored against it; with ``tasks`` (NLB), it is
+        the tasks' test-phase target file.
     phase
         Phase of the tasks (default: each task's default phase).
     model_name
@@ -57,14 +58,12 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
         Ignore groups of the file that are not being scored (otherwise they are an error).
     """
     submission = Path(submission)
-    if targets_file is not None and tasks:
-        raise ValidationError("give either tasks (--task) or a target file (--targets), not both")
     groups = submission_groups(submission)
-    if targets_file is not None:
+    if targets_file is not None and not tasks:
         jobs = jobs_from_target_file(Path(targets_file), groups, phase)
     else:
         jobs = jobs_from_tasks(submission, tuple(tasks) or tuple(groups), groups, phase, data_dir,
-                               inferred=not tasks)
+                               inferred=not tasks, targets_path=targets_file)
     subs = load_submission(submission, {g: job.spec for g, job in jobs.items()},
                            allow_extra_groups=allow_extra_groups)
     info = {"path": str(submission), "sha256": file_sha256(submission)}
@@ -73,7 +72,8 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
 
 
 def jobs_from_tasks(path: Path, names: tuple[str, ...], groups: list[str], phase: str | None,
-                    data_dir: str | None, inferred: bool) -> dict[str, GroupJob]:
+                    data_dir: str | None, inferred: bool, targets_path: str | Path | None = None
+                    ) -> dict[str, GroupJob]:
     """Targets and expected layouts of the groups, from registered tasks."""
     if inferred:
         known = registry.names("tasks", data_dir)
@@ -83,7 +83,7 @@ def jobs_from_tasks(path: Path, names: tuple[str, ...], groups: list[str], phase
                                   f"{', '.join(known)}); pass --task or --targets")
     jobs = {}
     for name in names:
-        task = make_task(name, data_dir)
+        task = make_task(name, data_dir, targets_path)
         task_phase = task.resolve_phase(phase)
         inputs, targets = task.prepare(task_phase)
         jobs[targets.group] = GroupJob(targets, spec_from_targets(targets, inputs), task_phase, task, inputs)

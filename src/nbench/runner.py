@@ -17,6 +17,7 @@ from typing import Any
 from nbench import __version__, registry
 from nbench.baselines.base import config_to_dict
 from nbench.config import config_hash
+from nbench.errors import ValidationError
 from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
 from nbench.scoring import reference_metrics, score_group
 from nbench.submission import Submission
@@ -41,12 +42,14 @@ class RunSpec:
     overrides: tuple[tuple[str, str], ...] = ()
     device: str = "auto"
     data_dir: str | None = None
+    targets_path: str | None = None
 
     @classmethod
     def create(cls, task: str, model: str, seed: int = 0, phase: str | None = None,
-               overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None) -> RunSpec:
+               overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
+               targets_path: str | None = None) -> RunSpec:
         pairs = tuple(sorted((k, json.dumps(v)) for k, v in (overrides or {}).items()))
-        return cls(task, model, seed, phase, pairs, device, data_dir)
+        return cls(task, model, seed, phase, pairs, device, data_dir, targets_path)
 
     def override_dict(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.overrides}
@@ -62,10 +65,21 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def make_task(name: str, data_dir: str | None = None) -> Task:
-    """Instantiate a registered task (tasks that keep data on disk accept ``data_dir``)."""
+def make_task(name: str, data_dir: str | None = None, targets_path: str | Path | None = None) -> Task:
+    """Instantiate a registered task.
+
+    Tasks that keep data on disk accept ``data_dir``; tasks whose test-phase targets come from a file (NLB)
+    accept ``targets_path``.
+    """
     factory = registry.get("tasks", name, data_dir=data_dir)
-    return factory(data_dir=data_dir) if data_dir else factory()
+    kwargs = {key: value for key, value in (("data_dir", data_dir), ("targets_path", targets_path)) if value}
+    try:
+        return factory(**kwargs)
+    except TypeError as exc:
+        if "targets_path" in kwargs and "targets_path" in str(exc):
+            raise ValidationError(f"task {name!r} builds its own targets; a target file applies to NLB tasks "
+                                  "only") from exc
+        raise
 
 
 def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
@@ -75,7 +89,7 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     ``log`` receives one-line progress messages (the CLI prints them on stderr).
     """
     started = time.perf_counter()
-    task = make_task(spec.task, spec.data_dir)
+    task = make_task(spec.task, spec.data_dir, spec.targets_path)
     model_cls = registry.get("models", spec.model)
     config = model_cls.make_config(spec.task, spec.override_dict())
     config_dict = config_to_dict(config)

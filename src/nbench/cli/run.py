@@ -32,10 +32,13 @@ DEFAULT_OUT = "nbench-results"
               show_default=True, help="Directory for records and model work files.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Data directory [default: $NBENCH_DATA_DIR or ~/.cache/nbench].")
+@click.option("--targets", "targets_path", type=click.Path(dir_okay=False), default=None,
+              help="NLB test-phase target file [default: <data dir>/nlb/eval_data_test.h5].")
 @click.option("--save-submission", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the predictions as an NLB-layout submission .h5.")
 def run(task: str, model: str, seed: int, phase: str | None, config_file: Path | None, set_pairs: tuple[str, ...],
-        device: str, out_dir: Path, data_dir: str | None, save_submission: Path | None) -> None:
+        device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
+        save_submission: Path | None) -> None:
     """Run MODEL on TASK, print its metrics and write a JSON record.
 
     \b
@@ -46,7 +49,7 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     overrides = load_config_file(config_file) if config_file else {}
     overrides.update(parse_set_options(set_pairs))
     spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
-                          data_dir=data_dir)
+                          data_dir=data_dir, targets_path=targets_path)
     result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
                       log=lambda line: err_console.print(line, highlight=False, markup=False))
     if save_submission is not None:

@@ -18,7 +18,8 @@ from nbench.results import write_record
 @click.option("--task", "-t", "task_names", multiple=True,
               help="Task(s) to score against (repeatable). [default: the tasks named by the file's groups]")
 @click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
-              help="Score against an NLB-style target .h5 (e.g. eval_data_test.h5) instead of a task.")
+              help="NLB-style target .h5 (e.g. eval_data_test.h5): scores the file's groups against it; with --task, "
+                   "it is the NLB task's test-phase target file.")
 @click.option("--phase", type=click.Choice(["val", "test"]), default=None, help="Phase of the task(s).")
 @click.option("--model-name", default=None, help="Name for the record [default: the file name].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="nbench-results",
