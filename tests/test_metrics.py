@@ -267,3 +267,18 @@ def test_tp_correlation_perfect_negative() -> None:
     behavior[:, 4] = 1000 - 300 * speeds
     assert timing.tp_correlation(spikes, eval_rates, behavior) == pytest.approx(-1.0, abs=1e-12)
     np.testing.assert_allclose(timing.neural_speed(eval_rates, ~np.isnan(spikes[..., 0])), speeds, atol=1e-12)
+
+
+def test_tp_correlation_skips_single_trial_conditions() -> None:
+    """A condition with one eval trial has no correlation: left out of the mean (nlb_tools would raise)."""
+    n_trials, n_bins = 9, 10
+    speeds = np.linspace(0.1, 1.2, n_trials)
+    eval_rates = np.cumsum(np.broadcast_to(speeds[:, None, None], (n_trials, n_bins, 1)), axis=1)
+    spikes = np.zeros((n_trials, n_bins, 1))
+    behavior = np.zeros((n_trials, 5))
+    behavior[-1, 1] = 180.0  # the last trial is alone in its condition
+    behavior[:, 4] = 1000 - 300 * speeds
+    behavior[-1, 4] = 0.0
+    assert timing.tp_correlation(spikes, eval_rates, behavior) == pytest.approx(-1.0, abs=1e-12)
+    with pytest.raises(ValueError, match="tp corr is undefined"):
+        timing.tp_correlation(spikes[:1], eval_rates[:1], behavior[:1])

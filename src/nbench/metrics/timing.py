@@ -4,6 +4,9 @@ Per eval trial, neural speed is the mean Euclidean norm of consecutive differenc
 the scored window (the bins where held-out neuron 0's spikes are not NaN, i.e. set to go). Trials are grouped by
 the unique rows of behavior columns 0-2 (is_eye, theta, is_short; all-NaN rows, i.e. outlier trials, dropped),
 and tp corr is the mean over groups of Pearson's r between speed and the last behavior column (tp).
+
+One deliberate difference: a condition with fewer than two eval trials has no correlation; nlb_tools (through
+scipy) raises on it, nbench leaves it out of the mean. The real DMFC_RSG eval sets have many trials per condition.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ def tp_correlation(eval_spikes_heldout: np.ndarray, eval_rates: np.ndarray, eval
     rs = []
     for cond in conditions:
         members = np.all(behavior[:, CONDITION_COLUMNS] == cond, axis=1)
+        if members.sum() < 2:
+            continue
         r, _ = pearsonr(speeds[members], behavior[members, -1])
         rs.append(r)
+    if not rs:
+        raise ValueError("no behavior condition has two or more eval trials, so tp corr is undefined")
     return float(np.mean(rs))
