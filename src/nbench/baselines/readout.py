@@ -1,0 +1,131 @@
+"""Pieces shared by the classic baselines (smoothing, GPFA): the Poisson readout to held-out neurons, the
+forward-window rule and per-dataset default lookup.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from nbench.baselines.glm import PoissonGLM
+from nbench.errors import ConfigError
+from nbench.metrics.poisson import bits_per_spike
+from nbench.tasks.base import TaskInputs
+
+READOUTS = ("batched", "sklearn")
+NLB_DATASETS = ("mc_maze", "mc_rtt", "area2_bump", "dmfc_rsg", "mc_maze_large", "mc_maze_medium", "mc_maze_small")
+
+T = TypeVar("T")
+
+
+def defaults_for(task_name: str, table: Mapping[str, T], fallback: T) -> T:
+    """Per-dataset defaults for a task: the longest dataset name in ``table`` that starts the task name.
+
+    ``mc_maze_small_20`` and ``mc_maze_small`` both get the ``mc_maze_small`` entry, ``mc_maze_20`` the
+    ``mc_maze`` entry; unknown tasks get ``fallback``.
+    """
+    matches = [key for key in table if task_name == key or task_name.startswith(key + "_")]
+    return table[max(matches, key=len)] if matches else fallback
+
+
+def check_choice(value: str, choices: Sequence[str], key: str, model: str) -> None:
+    """Raise a one-line ConfigError when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"model {model!r}: config key {key!r} expects one of {', '.join(choices)}, got {value!r}")
+
+
+def flat(x: np.ndarray) -> np.ndarray:
+    """trials x bins x neurons -> (trials*bins) x neurons, float64."""
+    return np.asarray(x, dtype=np.float64).reshape(-1, x.shape[-1])
+
+
+def poisson_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[np.ndarray], alpha: float,
+                    readout: str = "batched", **glm_options: Any) -> list[np.ndarray]:
+    """Fit an L2 Poisson GLM (log link) from ``X_train`` to every column of ``Y_train``; predict each ``X_pred``.
+
+    ``readout="batched"`` fits all columns at once with :class:`~nbench.baselines.glm.PoissonGLM`;
+    ``"sklearn"`` is NLB's recipe verbatim: one ``PoissonRegressor(alpha, max_iter=500)`` per column, refit with
+    five times the iterations while it stops at ``max_iter`` (up to 10000). Both minimise the same objective.
+    Rows whose target is NaN are left out of the fit.
+    """
+    keep = ~np.isnan(Y_train).any(axis=1)
+    X_train, Y_train = X_train[keep], Y_train[keep]
+    if readout == "batched":
+        glm = PoissonGLM(alpha=alpha, **glm_options).fit(X_train, Y_train)
+        if not glm.converged_.all():
+            warnings.warn(f"Poisson readout: {int((~glm.converged_).sum())} of {glm.converged_.size} targets did "
+                          f"not converge (max |gradient| {glm.grad_max_.max():.2e})", RuntimeWarning, stacklevel=2)
+        return [glm.predict(X) for X in X_pred]
+    return _sklearn_readout(X_train, Y_train, X_pred, alpha)
+
+
+def _sklearn_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[np.ndarray],
+                     alpha: float) -> list[np.ndarray]:
+    from sklearn.linear_model import PoissonRegressor
+
+    preds: list[list[np.ndarray]] = [[] for _ in X_pred]
+    for j in range(Y_train.shape[1]):
+        max_iter = 500
+        while True:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning; handled by the refit below
+                model = PoissonRegressor(alpha=alpha, max_iter=max_iter).fit(X_train, Y_train[:, j])
+            if model.n_iter_ < max_iter or max_iter >= 10000:
+                break
+            max_iter *= 5
+        for out, X in zip(preds, X_pred, strict=True):
+            out.append(model.predict(X))
+    return [np.stack(p, axis=1) if p else np.zeros((X.shape[0], 0)) for p, X in zip(preds, X_pred, strict=True)]
+
+
+def choose_alpha_cv(X: np.ndarray, Y: np.ndarray, n_bins: int, grid: Sequence[float],
+                    folds: int = 3) -> tuple[float, dict[float, float]]:
+    """The L2 penalty of ``grid`` (ascending) with the best mean co-bps over ``folds`` folds of whole trials
+    (every ``folds``-th trial, as NLB's sweeps), fitting the batched GLM; also returns the scores it computed.
+
+    The score is taken to be unimodal in the penalty: the search starts in the middle of the grid and walks
+    towards the better neighbour until neither neighbour improves, which usually scores 3 of 5 points. ``X`` and
+    ``Y`` hold the rows of consecutive trials of ``n_bins`` bins each. CV fits stop at ``max |gradient| <= 1e-6``.
+    """
+    fold_of_row = np.repeat(np.arange(X.shape[0] // n_bins) % folds, n_bins)
+    scores: dict[float, float] = {}
+
+    def score(i: int) -> float:
+        alpha = float(grid[i])
+        if alpha not in scores:
+            per_fold = []
+            for fold in range(folds):
+                test = fold_of_row == fold
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    (pred,) = poisson_readout(X[~test], Y[~test], [X[test]], alpha, tol=1e-6, hessian_float32=True)
+                per_fold.append(bits_per_spike(np.clip(pred, 1e-9, None), Y[test]))
+            scores[alpha] = float(np.mean(per_fold))
+        return scores[alpha]
+
+    best = len(grid) // 2
+    while True:
+        neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(grid)]
+        better = max(neighbours, key=score, default=best)
+        if not neighbours or score(better) <= score(best):
+            return float(grid[best]), scores
+        best = better
+
+
+def forward_rates(inputs: TaskInputs) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Forward-window rates for eval trials: each neuron's mean count in each forward bin over training trials.
+
+    The same prediction for every eval trial (the training trials' forward-window PSTH); None when the task has
+    no forward window.
+    """
+    if inputs.forward_bins == 0:
+        return None, None
+
+    def mean(fwd: np.ndarray) -> np.ndarray:
+        avg = np.nanmean(np.asarray(fwd, dtype=np.float64), axis=0)
+        return np.broadcast_to(avg, (inputs.n_eval, *avg.shape)).copy()
+
+    return mean(inputs.train_spikes_heldin_forward), mean(inputs.train_spikes_heldout_forward)

@@ -1,0 +1,79 @@
+"""``nbench tune``: k-fold cross-validated grid search for a model on a task's training trials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nbench import registry, tuning
+from nbench.cli.display import console, err_console
+from nbench.errors import ConfigError
+from nbench.io import atomic_path
+from nbench.runner import make_task
+
+
+@click.command("tune")
+@click.option("--task", "-t", required=True, help="Task name (see `nbench list tasks`).")
+@click.option("--model", "-m", default="smoothing", show_default=True, help="Model name.")
+@click.option("--folds", default=5, show_default=True, type=int, help="Folds of training trials.")
+@click.option("--grid", "grid_pairs", multiple=True, metavar="KEY=V1,V2,...",
+              help="Values to try for one config key (repeatable); replaces the model's default grid.")
+@click.option("--phase", type=click.Choice(["val", "test"]), default=None,
+              help="Whose training trials to use (test: train+val) [default: the task's default phase].")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the chosen settings [default: nbench-tune/<task>-<model>.yaml].")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data directory.")
+def tune(task: str, model: str, folds: int, grid_pairs: tuple[str, ...], phase: str | None, out_file: Path | None,
+         seed: int, data_dir: str | None) -> None:
+    """Pick MODEL's settings for TASK by k-fold co-bps on the training trials; write them as a YAML config.
+
+    \b
+    Examples:
+      nbench tune --task lorenz --model smoothing
+      nbench tune --task mc_maze_small --grid kern_sd_ms=40,60 --grid alpha=0.01,0.1 --folds 3
+      nbench run --task lorenz --model smoothing --config nbench-tune/lorenz-smoothing.yaml
+    """
+    task_obj = make_task(task, data_dir)
+    model_cls = registry.get("models", model)
+    grid = tuning.parse_grid(grid_pairs) if grid_pairs else tuning.DEFAULT_GRIDS.get(model)
+    if not grid:
+        raise ConfigError(f"model {model!r} has no default grid; give one with --grid KEY=V1,V2,...")
+    model_cls.make_config(task, {k: v[0] for k, v in grid.items() if v})  # unknown keys fail before any work
+    grid = tuning.drop_invalid_kernels(grid, task_obj.info.bin_ms)
+    if any(not values for values in grid.values()):
+        raise ConfigError(f"--grid: no usable values for {[k for k, v in grid.items() if not v]}")
+    inputs, _ = task_obj.prepare(task_obj.resolve_phase(phase))
+    tuning.check_folds(folds, inputs.n_train)
+    n_fits = len(tuning.grid_points(grid)) * folds
+    err_console.print(f"tuning {model} on {task}: {len(tuning.grid_points(grid))} settings x {folds} folds of "
+                      f"{inputs.n_train} training trials", highlight=False)
+    with Progress(TextColumn("cross-validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        bar = progress.add_task("cv", total=n_fits)
+        results = tuning.cross_validate(model_cls, task, inputs, grid, folds, seed,
+                                        on_fit=lambda: progress.advance(bar))
+    winner = tuning.best(results)
+    console.print(_table(results, winner, task, model, folds))
+    out_file = out_file or Path("nbench-tune") / f"{task}-{model}.yaml"
+    with atomic_path(out_file) as tmp:
+        tmp.write_text(tuning.config_yaml(winner, task, model, folds))
+    console.print(f"best: {', '.join(f'{k}={v}' for k, v in winner.params.items())} (co-bps {winner.mean:.4f})")
+    console.print(f"config: {out_file}  (nbench run --task {task} --model {model} --config {out_file})")
+
+
+def _table(results: list[tuning.GridResult], winner: tuning.GridResult, task: str, model: str,
+           folds: int) -> Table:
+    table = Table(title=f"{model} on {task}: {folds}-fold CV co-bps", title_justify="left")
+    keys = list(results[0].params)
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_column("mean co-bps", justify="right")
+    table.add_column("sd", justify="right")
+    for res in results:
+        style = "bold green" if res is winner else None
+        table.add_row(*(str(res.params[k]) for k in keys), f"{res.mean:.4f}", f"{res.sd:.4f}", style=style)
+    return table
