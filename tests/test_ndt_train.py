@@ -101,3 +101,25 @@ def test_seeded_fit_is_deterministic_on_cpu() -> None:
     other = NDTModel(dataclasses.replace(cfg), seed=4, workdir=None, device="cpu")
     other.fit(inputs)
     assert not np.array_equal(runs[0], other.predict(inputs).eval_rates_heldout)
+
+
+def test_masked_inference_takes_each_heldin_bin_from_the_pass_that_masks_it(fitted: tuple) -> None:
+    model, inputs, _, _ = fitted
+    heldin = inputs.eval_spikes_heldin[:5]
+    plain = model.rates(heldin)
+    passes = 3
+    model.config = dataclasses.replace(model.config, inference_mask_passes=passes)
+    try:
+        masked = model.rates(heldin)
+    finally:
+        model.config = dataclasses.replace(model.config, inference_mask_passes=0)
+    n_bins, n_in = inputs.n_bins, inputs.n_heldin
+    # Held-out channels and forward bins come from the unmasked pass.
+    np.testing.assert_array_equal(masked[:, :, n_in:], plain[:, :, n_in:])
+    np.testing.assert_array_equal(masked[:, n_bins:], plain[:, n_bins:])
+    for k in range(passes):
+        hidden = heldin.copy()
+        hidden[:, k::passes] = 0
+        expected = model.rates(hidden)[:, k:n_bins:passes, :n_in]
+        np.testing.assert_allclose(masked[:, k:n_bins:passes, :n_in], expected, rtol=1e-6)
+    assert not np.allclose(masked[:, :n_bins, :n_in], plain[:, :n_bins, :n_in])

@@ -84,20 +84,28 @@ class NDTModel(Model):
         """Predicted rates (expected counts per bin) over trial + forward bins and all neurons.
 
         Only ``heldin`` (trials x bins x held-in neurons) reaches the network; held-out channels and forward
-        bins are zeros.
+        bins are zeros. With ``inference_mask_passes`` K >= 2, each held-in rate comes from the pass that
+        zero-masked its bin (see :class:`NDTConfig`).
         """
         import torch
 
         lay = self.layout
         counts = torch.from_numpy(heldin_counts(heldin, self.max_spikes))
         out = np.empty((counts.shape[0], lay.total_bins, lay.total_neurons), dtype=np.float32)
+        passes = self.config.inference_mask_passes
         self.net.eval()
         with torch.inference_mode():
             for start in range(0, counts.shape[0], batch_size):
                 chunk = counts[start:start + batch_size]
                 x = torch.zeros(chunk.shape[0], lay.total_bins, lay.total_neurons, dtype=torch.long)
                 x[:, : lay.n_bins, : lay.n_heldin] = chunk
-                out[start:start + len(chunk)] = self.net(x.to(self.torch_device)).exp().cpu().numpy()
+                rates = self.net(x.to(self.torch_device)).exp().cpu()
+                for k in range(passes):
+                    masked = x.clone()
+                    masked[:, k:lay.n_bins:passes, : lay.n_heldin] = 0
+                    pass_rates = self.net(masked.to(self.torch_device)).exp().cpu()
+                    rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
+                out[start:start + len(chunk)] = rates.numpy()
         return out
 
     def _fingerprint(self, targets: np.ndarray) -> str:

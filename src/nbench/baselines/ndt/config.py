@@ -53,6 +53,11 @@ class NDTConfig:
         Fraction of the training trials held back for early stopping and model selection.
     checkpoint_interval
         Save a resumable checkpoint every this many epochs (and at every validation improvement).
+    inference_mask_passes
+        0: predict from one pass over the unmasked held-in counts (the authors' ``get_rates``). K >= 2: K more
+        passes, pass k zero-masking the trial bins t with t % K == k; each held-in rate is taken from the pass
+        in which its bin was masked, as the training loss sees it. Held-out and forward rates always come from
+        the unmasked pass.
     """
 
     embedding: str = "count"
@@ -85,6 +90,7 @@ class NDTConfig:
     val_interval: int = 10
     val_fraction: float = 0.2
     checkpoint_interval: int = 50
+    inference_mask_passes: int = 0
 
     def validate(self, n_neurons: int | None = None) -> None:
         """Raise :class:`ConfigError` (one line) for inconsistent values."""
@@ -99,6 +105,8 @@ class NDTConfig:
         _check(0.0 < self.mask_ratio < 1.0, "mask_ratio", "a value in (0, 1)", self.mask_ratio)
         _check(0.0 < self.val_fraction < 1.0, "val_fraction", "a value in (0, 1)", self.val_fraction)
         _check(self.lr > 0, "lr", "> 0", self.lr)
+        _check(self.inference_mask_passes != 1 and self.inference_mask_passes >= 0, "inference_mask_passes",
+               "0 (unmasked inference) or >= 2", self.inference_mask_passes)
         _check(self.mask_span_ramp_end > self.mask_span_ramp_start, "mask_span_ramp_end",
                f"> mask_span_ramp_start ({self.mask_span_ramp_start})", self.mask_span_ramp_end)
         if n_neurons is not None:
