@@ -77,7 +77,8 @@ def test_counts_above_max_are_clamped() -> None:
 def test_presets() -> None:
     lorenz, chaotic = default_config("lorenz"), default_config("chaotic_rnn")
     assert (lorenz.embedding, lorenz.embed_dim, lorenz.pre_norm, lorenz.fixup_init) == ("count", 2, True, True)
-    assert (chaotic.pre_norm, chaotic.fixup_init, chaotic.lr_schedule) == (False, False, "constant")
+    assert (chaotic.pre_norm, chaotic.fixup_init, chaotic.lr_schedule) == (True, True, "cosine")
+    assert lorenz.max_epochs == 500 and chaotic.max_epochs == 400
     maze, maze20 = default_config("mc_maze"), default_config("mc_maze_20")
     assert (maze.embedding, maze.num_layers, maze.lr_schedule) == ("identity", 4, "cosine")
     assert maze20.context_forward == round(maze.context_forward / 4)

@@ -155,7 +155,9 @@ class Trainer:
             idx = order[start:start + self.config.batch_size]
             inputs, loss_mask = self.batcher.batch(self.train_heldin[idx], self.train_finite[idx.to(self.device)],
                                                    span_prob, self.generator)
-            loss = poisson_nll(self.model(inputs), self.train_labels[idx.to(self.device)], loss_mask)
+            with self._autocast():
+                log_rates = self.model(inputs)
+            loss = poisson_nll(log_rates, self.train_labels[idx.to(self.device)], loss_mask)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
@@ -163,6 +165,11 @@ class Trainer:
             total += loss.item() * len(idx)
             count += len(idx)
         return total / max(count, 1)
+
+    def _autocast(self) -> Any:
+        """bfloat16 autocast for training forward passes when ``train_precision`` asks for it."""
+        enabled = self.config.train_precision == "bfloat16"
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     @torch.no_grad()
     def validation_loss(self) -> float:
