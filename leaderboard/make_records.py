@@ -30,10 +30,10 @@ from nbench.submission import write_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ("lorenz", "chaotic_rnn")
-MODELS = ("mean_rate", "smoothing")
+MODELS = ("mean_rate", "smoothing", "gpfa")
 SEEDS = (0, 1, 2)
 #: The example entry: a baseline's predictions submitted as files (shows the entry format end to end).
-EXAMPLE = {"task": "lorenz", "model": "mean_rate", "overrides": {}, "seeds": (0, 1)}
+EXAMPLE = {"task": "lorenz", "model": "smoothing", "overrides": {"kern_sd_ms": 40}, "seeds": (0, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from nbench.data.cache import data_dir
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: The user's data directory as it was before the tests isolated theirs (read-only use: real downloaded files).
+USER_DATA_DIR = data_dir()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests generate and cache data in a temporary data directory, never in the user's."""
+    path = tmp_path_factory.mktemp("nbench-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBENCH_DATA_DIR", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import USER_DATA_DIR
 
 from nbench.data.dandisets import nlb_files
 from nbench.data.nlb import PARAMS, load_recording
@@ -49,7 +50,7 @@ def test_real_test_file_equals_nlb_tools(shared_data: Path, bin_ms: int) -> None
 
 def test_real_train_file_equals_published_val_tensors(shared_data: Path) -> None:
     """Runs only where ``nbench data fetch mc_maze_small`` has put the real train file in the data directory."""
-    train = nlb_files("mc_maze_small")["train"]
+    train = nlb_files("mc_maze_small", USER_DATA_DIR)["train"]
     if not train.is_file():
         pytest.skip(f"real MC_Maze_Small train file not in the data directory ({train})")
     from nbench.data.nlb import build_arrays

@@ -29,6 +29,9 @@ def test_run_writes_a_valid_record(tmp_path: Path, capsys: pytest.CaptureFixture
     assert record.dataset["source"] == "synthetic" and record.dataset["version"].startswith("v1-")
     assert set(record.metrics) >= {"co-bps", "co-bps per neuron", "fp-bps", "rate R2 heldin", "rate R2 heldout"}
     assert record.metrics["co-bps"].higher_is_better and record.metrics["co-bps"].n == 312
+    low, high = record.metrics["co-bps"].ci95  # bootstrap over eval trials
+    assert low <= record.metrics["co-bps"].value <= high
+    assert record.model["fit_info"] == {}
     assert record.cost["peak_mem_mb"] > 0 and record.environment["nbench"] == "0.1.0"
     assert json.loads(path.read_text())["schema_version"] == 1
     assert not list(tmp_path.rglob("*.tmp")), "atomic write leaves no temp files"

@@ -10,7 +10,8 @@ Schema version 1 (every key always present; ``null`` where not applicable)::
     kind            "run" (a baseline reproduced by nbench) or "score" (a scored submission file)
     task            {name, version, phase, bin_ms, group}
     dataset         {name, source, version, sha256: {file: hash}}
-    model           {name, origin, config, config_hash}
+    model           {name, origin, config, config_hash, fit_info}: fit_info holds the model's fit diagnostics
+                    (e.g. EM iterations and log-likelihood, epochs and best validation loss), {} if none
     seed            int or null
     metrics         {metric name: {value, higher_is_better, n, ci95: [lo, hi] or null}}
     reference       {name: {value, higher_is_better, n, ci95}}: numbers that give context (not the model's)

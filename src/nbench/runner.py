@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import resource
 import subprocess
@@ -117,7 +118,7 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
         run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=task_meta,
         dataset=dataset_record(inputs), seed=spec.seed, metrics=metrics, reference=reference_metrics(targets),
         model={"name": spec.model, "origin": _origin(model_cls), "config": config_dict,
-               "config_hash": config_hash(config_dict)},
+               "config_hash": config_hash(config_dict), "fit_info": jsonable(getattr(model, "fit_info", {}))},
         cost={"wall_s": round(t3 - started, 3), "fit_s": round(t1 - t0, 3), "predict_s": round(t2 - t1, 3),
               "score_s": round(t3 - t2, 3), "peak_mem_mb": peak_memory_mb(),
               "device": getattr(model, "device", spec.device)},
@@ -169,6 +170,19 @@ def _git_state(where: Path) -> tuple[str | None, bool | None]:
         return commit.stdout.strip(), bool(status.stdout.strip())
     except (OSError, subprocess.SubprocessError):
         return None, None
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays as Python numbers/lists, mapping keys as strings, non-finite as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _origin(model_cls: type) -> str:

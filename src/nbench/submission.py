@@ -52,18 +52,17 @@ class Submission:
 
     def as_float32(self) -> Submission:
         """A copy with every array cast to float32, the precision of a written submission file."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key in ALL_KEYS:
-            if values[key] is not None:
-                values[key] = np.asarray(values[key], dtype=np.float32)
-        return Submission(**values)
+        return self._cast(np.float32)
 
     def as_float64(self) -> Submission:
         """A copy with every array cast to float64 (what the metrics compute in)."""
+        return self._cast(np.float64)
+
+    def _cast(self, dtype: type) -> Submission:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for key in ALL_KEYS:
             if values[key] is not None:
-                values[key] = np.asarray(values[key], dtype=np.float64)
+                values[key] = np.asarray(values[key], dtype=dtype)
         return Submission(**values)
 
 

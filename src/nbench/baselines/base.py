@@ -42,6 +42,8 @@ class Model(ABC):
         self.seed = seed
         self.workdir = workdir
         self.device = device
+        #: Diagnostics of the last fit (iterations, final loss, chosen penalties ...), copied into the record.
+        self.fit_info: dict[str, Any] = {}
 
     @classmethod
     def default_config(cls, task_name: str) -> Any:

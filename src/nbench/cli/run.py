@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from nbench.cli.display import err_console, show_record
+from nbench.cli.display import show_record
 from nbench.config import load_config_file, parse_set_options
 from nbench.runner import RunSpec
 from nbench.runner import run as run_spec
@@ -51,7 +51,7 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
                           data_dir=data_dir, targets_path=targets_path)
     result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
-                      log=lambda line: err_console.print(line, highlight=False, markup=False))
+                      log=lambda line: click.echo(line, err=True))
     if save_submission is not None:
         write_submission(save_submission, result.submission)
     show_record(result.record, result.record_path)
