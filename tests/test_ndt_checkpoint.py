@@ -42,6 +42,8 @@ def test_resume_gives_the_same_model(tmp_path: Path) -> None:
     assert saved["epoch"] == 7
     resumed = _fit(tmp_path / "resumed")
     assert resumed.summary.resumed_from_epoch == 7
+    assert resumed.fit_info["resumed_from_epoch"] == 7
+    assert resumed.fit_info["epochs"] == straight.fit_info["epochs"] == straight.summary.epochs
     assert resumed.summary.history == straight.summary.history
     for key, value in straight.net.state_dict().items():
         assert torch.equal(value, resumed.net.state_dict()[key]), key

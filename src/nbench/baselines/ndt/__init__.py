@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,14 @@ class NDTModel(Model):
             trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
                               self.workdir, fingerprint)
             self.net = trainer.model
+            started = time.perf_counter()
             self.summary = trainer.run(callback=self.epoch_callback, progress=progress)
         self.device = str(self.torch_device)
+        self.fit_info = {
+            "epochs": self.summary.epochs, "best_epoch": self.summary.best_epoch,
+            "best_masked_val_nll": self.summary.best_val_nll, "stopped_early": self.summary.stopped_early,
+            "resumed_from_epoch": self.summary.resumed_from_epoch, "device": self.device,
+            "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 1)}
 
     def predict(self, inputs: TaskInputs) -> Submission:
         if self.net is None or self.layout is None:
