@@ -37,6 +37,9 @@ class NDTModel(Model):
 
     def __init__(self, config: NDTConfig, seed: int = 0, workdir: Path | None = None, device: str = "auto") -> None:
         super().__init__(config, seed, workdir, device)
+        # Checked here, not in fit(), so that a bad config or device fails before any work starts.
+        self.config.validate()
+        self.torch_device = resolve_device(device)
         self.net: Any = None
         self.layout: Layout | None = None
         self.summary: Any = None
@@ -54,8 +57,6 @@ class NDTModel(Model):
         from nbench.baselines.ndt.train import Trainer
 
         _check_inputs(inputs)
-        self.config.validate()
-        self.torch_device = resolve_device(self.device)
         set_threads()
         self.layout = Layout.of(inputs)
         self.max_spikes = max_spikes_of(inputs)
