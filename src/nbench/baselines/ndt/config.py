@@ -133,8 +133,8 @@ def d_model_for(config: NDTConfig, n_neurons: int) -> int:
     return n_neurons if config.embedding == "identity" else config.embed_dim * n_neurons
 
 
-# Synthetic presets: the authors' arxiv architecture (count embedding of 2, 6 layers, 2 heads) with pre-LN +
-# T-Fixup (chaotic.yaml's post-LN stalled at chance for 20+ epochs here), the values of the random-search
+# Synthetic presets: the authors' arxiv architecture (count embedding of 2, 6 layers, 2 heads) with lorenz.yaml's
+# pre-LN + T-Fixup for both tasks (chaotic.yaml's post-LN was not searched), the values of the random-search
 # trial that ranked first on validation co-bps for each task (benchmark/ndt_search.py, docs/ndt.md), and a
 # warm-up + cosine schedule whose epoch budget fits 30 minutes on 2 CPU cores (the authors train up to 5000+
 # epochs at constant LR on a GPU).
