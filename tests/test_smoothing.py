@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from baseline_data import tiny_inputs
 from scipy.signal.windows import gaussian
 
 from nbench.baselines.mean_rate import MeanRateModel
+from nbench.baselines.readout import forward_rates
 from nbench.baselines.smoothing import SmoothingConfig, SmoothingModel, gaussian_kernel, smooth_spikes
 from nbench.errors import ConfigError
 from nbench.metrics.poisson import bits_per_spike
@@ -71,7 +74,7 @@ def test_submission_shapes_and_forward_rule() -> None:
     assert sub.train_rates_heldin.shape == (60, 30, 12) and sub.eval_rates_heldout.shape == (20, 30, 4)
     assert sub.eval_rates_heldin_forward.shape == (20, 10, 12) and sub.eval_rates_heldout_forward.shape == (20, 10, 4)
     np.testing.assert_allclose(sub.eval_rates_heldin, smooth_spikes(inputs.eval_spikes_heldin, gaussian_kernel(40, 20)))
-    expected_fwd = inputs.train_spikes_heldout_forward.mean(axis=0)
+    expected_fwd = inputs.train_spikes_heldout_forward.mean(axis=(0, 1))  # pooled over trials and forward bins
     np.testing.assert_allclose(sub.eval_rates_heldout_forward, np.broadcast_to(expected_fwd, (20, 10, 4)), rtol=1e-6)
     assert (sub.eval_rates_heldout >= 1e-9).all() and np.isfinite(sub.eval_rates_heldout).all()
 
@@ -84,3 +87,13 @@ def test_beats_the_mean_rate_predictor_on_synthetic_tasks(task: str) -> None:
         model.fit(inputs)
         scores[model.name] = bits_per_spike(model.predict(inputs).eval_rates_heldout, targets.eval_spikes_heldout)
     assert scores["smoothing"] > scores["mean_rate"] + 0.2, scores
+
+
+def test_forward_rate_of_a_neuron_silent_in_every_training_forward_window_is_its_trial_rate() -> None:
+    inputs = tiny_inputs()
+    silent_fwd = inputs.train_spikes_heldin_forward.copy()
+    silent_fwd[:, :, 3] = 0.0
+    inputs = dataclasses.replace(inputs, train_spikes_heldin_forward=silent_fwd)
+    heldin_fwd, _ = forward_rates(inputs)
+    assert heldin_fwd[0, 0, 3] == pytest.approx(inputs.train_spikes_heldin[:, :, 3].mean())
+    assert (heldin_fwd > 0).all()

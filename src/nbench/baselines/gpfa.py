@@ -16,7 +16,8 @@ Recipe:
    infinity (co-bps -1e21). The default ``alpha2 = None`` therefore picks a small penalty by 3-fold CV over
    training trials from ``ALPHA2_GRID`` (NLB's own sweep grid {0, 1e-4, 1e-3, 1e-2} is too coarse for
    features of ~0.02 counts per bin). ``alpha2=0 readout=sklearn`` reproduces NLB verbatim.
-4. Forward-window rates: each neuron's mean training count per forward bin (not part of NLB's script).
+4. Forward-window rates: each neuron's mean training count per bin, pooled over the forward window (not part of
+   NLB's script).
 
 Elephant is used as is, with three changes to how it is driven, none to what it computes (all tested against
 stock elephant; timings in benchmark/bench_gpfa.py):

@@ -116,16 +116,21 @@ def choose_alpha_cv(X: np.ndarray, Y: np.ndarray, n_bins: int, grid: Sequence[fl
 
 
 def forward_rates(inputs: TaskInputs) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Forward-window rates for eval trials: each neuron's mean count in each forward bin over training trials.
+    """Forward-window rates for eval trials: each neuron's mean count per bin over the training trials' forward
+    windows, the same in every forward bin and eval trial; None when the task has no forward window.
 
-    The same prediction for every eval trial (the training trials' forward-window PSTH); None when the task has
-    no forward window.
+    Pooling over the forward bins matters on small 5 ms data: a per-bin training PSTH is zero wherever no training
+    trial spiked, and those zero rates cost about 7 bits/spike on MC_Maze_Small (fp-bps -7.07 vs -0.13 pooled,
+    50 training trials predicting 25). A neuron silent in every training forward window gets its mean count per
+    bin over the training trial window instead, so a rate is zero only for a neuron that never fired in training.
     """
     if inputs.forward_bins == 0:
         return None, None
 
-    def mean(fwd: np.ndarray) -> np.ndarray:
-        avg = np.nanmean(np.asarray(fwd, dtype=np.float64), axis=0)
-        return np.broadcast_to(avg, (inputs.n_eval, *avg.shape)).copy()
+    def pooled(fwd: np.ndarray, window: np.ndarray) -> np.ndarray:
+        rate = np.nanmean(np.asarray(fwd, dtype=np.float64), axis=(0, 1))
+        rate = np.where(rate > 0, rate, np.nanmean(np.asarray(window, dtype=np.float64), axis=(0, 1)))
+        return np.broadcast_to(rate, (inputs.n_eval, inputs.forward_bins, rate.size)).copy()
 
-    return mean(inputs.train_spikes_heldin_forward), mean(inputs.train_spikes_heldout_forward)
+    return (pooled(inputs.train_spikes_heldin_forward, inputs.train_spikes_heldin),
+            pooled(inputs.train_spikes_heldout_forward, inputs.train_spikes_heldout))

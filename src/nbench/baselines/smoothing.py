@@ -11,8 +11,8 @@ Recipe:
    fit on training trials and clipped to [1e-9, 1e20]. ``readout="batched"`` fits all held-out neurons at once
    (:class:`~nbench.baselines.glm.PoissonGLM`, same optimum); ``readout="sklearn"`` runs NLB's per-neuron
    ``PoissonRegressor`` loop.
-4. Forward-window rates (not part of NLB's script): each neuron's mean training count per forward bin
-   (:func:`~nbench.baselines.readout.forward_rates`).
+4. Forward-window rates (not part of NLB's script): each neuron's mean training count per bin, pooled
+   over the forward window (:func:`~nbench.baselines.readout.forward_rates`).
 
 Per-dataset defaults ``(kern_sd_ms, alpha)`` are NLB's published ones (chosen by their 5-fold CV sweep); the
 ``_20`` tasks use the same values, as NLB's script does at 20 ms. ``lorenz`` and ``chaotic_rnn`` use settings

@@ -1,0 +1,161 @@
+"""Neural Data Transformer baseline (Ye & Pandarinath 2021), registered as model ``ndt``.
+
+Importing this package does not import torch; :meth:`NDTModel.fit` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nbench.baselines.base import Model, config_to_dict
+from nbench.baselines.ndt.config import NDTConfig
+from nbench.baselines.ndt.config import default_config as _default_config
+from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
+from nbench.errors import ConfigError, ValidationError
+from nbench.submission import Submission
+from nbench.tasks.base import TaskInputs
+
+__all__ = ["NDTConfig", "NDTModel"]
+
+
+class NDTModel(Model):
+    """Masked-modelling transformer over binned spikes; predicts rates of every bin, neuron and forward bin.
+
+    Held-out neurons enter as zero channels and forward bins as zero time steps; both are always loss targets
+    during training and are predicted from held-in activity alone at evaluation.
+    """
+
+    name = "ndt"
+    Config = NDTConfig
+
+    def __init__(self, config: NDTConfig, seed: int = 0, workdir: Path | None = None, device: str = "auto") -> None:
+        super().__init__(config, seed, workdir, device)
+        # Checked here, not in fit(), so that a bad config or device fails before any work starts.
+        self.config.validate()
+        self.torch_device = resolve_device(device)
+        self.net: Any = None
+        self.layout: Layout | None = None
+        self.summary: Any = None
+        #: Optional ``callback(epoch, train_loss, val_loss_or_None)`` called after every epoch.
+        self.epoch_callback: Any = None
+
+    @classmethod
+    def default_config(cls, task_name: str) -> NDTConfig:
+        return _default_config(task_name)
+
+    def fit(self, inputs: TaskInputs) -> None:
+        import torch
+
+        from nbench.baselines.ndt.progress import training_progress
+        from nbench.baselines.ndt.train import Trainer
+
+        _check_inputs(inputs)
+        set_threads()
+        self.layout = Layout.of(inputs)
+        self.max_spikes = max_spikes_of(inputs)
+        targets = training_targets(inputs, self.layout)
+        fingerprint = self._fingerprint(targets)
+        # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
+        with torch.random.fork_rng(devices=[]), training_progress(self.config.max_epochs) as progress:
+            trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
+                              self.workdir, fingerprint)
+            self.net = trainer.model
+            started = time.perf_counter()
+            self.summary = trainer.run(callback=self.epoch_callback, progress=progress)
+        self.device = str(self.torch_device)
+        self.fit_info = {
+            "epochs": self.summary.epochs, "best_epoch": self.summary.best_epoch,
+            "best_masked_val_nll": self.summary.best_val_nll, "stopped_early": self.summary.stopped_early,
+            "resumed_from_epoch": self.summary.resumed_from_epoch, "device": self.device,
+            "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 1)}
+
+    def predict(self, inputs: TaskInputs) -> Submission:
+        if self.net is None or self.layout is None:
+            raise ValidationError("model 'ndt': predict() called before fit()")
+        _check_inputs(inputs)
+        train = split_rates(self.rates(inputs.train_spikes_heldin), self.layout)
+        ev = split_rates(self.rates(inputs.eval_spikes_heldin), self.layout)
+        return Submission(
+            group=inputs.group,
+            train_rates_heldin=train["heldin"], train_rates_heldout=train["heldout"],
+            eval_rates_heldin=ev["heldin"], eval_rates_heldout=ev["heldout"],
+            eval_rates_heldin_forward=ev["heldin_forward"], eval_rates_heldout_forward=ev["heldout_forward"])
+
+    def rates(self, heldin: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Predicted rates (expected counts per bin) over trial + forward bins and all neurons.
+
+        Only ``heldin`` (trials x bins x held-in neurons) reaches the network; held-out channels and forward
+        bins are zeros. With ``inference_mask_passes`` K >= 2, each held-in rate comes from the pass that
+        zero-masked its bin (see :class:`NDTConfig`).
+        """
+        import torch
+
+        lay = self.layout
+        counts = torch.from_numpy(heldin_counts(heldin, self.max_spikes))
+        out = np.empty((counts.shape[0], lay.total_bins, lay.total_neurons), dtype=np.float32)
+        passes = self.config.inference_mask_passes
+        self.net.eval()
+        with torch.inference_mode():
+            for start in range(0, counts.shape[0], batch_size):
+                chunk = counts[start:start + batch_size]
+                x = torch.zeros(chunk.shape[0], lay.total_bins, lay.total_neurons, dtype=torch.long)
+                x[:, : lay.n_bins, : lay.n_heldin] = chunk
+                rates = self.net(x.to(self.torch_device)).exp().cpu()
+                for k in range(passes):
+                    masked = x.clone()
+                    masked[:, k:lay.n_bins:passes, : lay.n_heldin] = 0
+                    pass_rates = self.net(masked.to(self.torch_device)).exp().cpu()
+                    rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
+                out[start:start + len(chunk)] = rates.numpy()
+        return out
+
+    def _fingerprint(self, targets: np.ndarray) -> str:
+        blob = json.dumps({"config": config_to_dict(self.config), "seed": self.seed,
+                           "layout": self.layout.__dict__, "max_spikes": self.max_spikes}, sort_keys=True)
+        digest = hashlib.sha256(blob.encode())
+        digest.update(np.ascontiguousarray(targets).tobytes())
+        return digest.hexdigest()
+
+
+def _check_inputs(inputs: TaskInputs) -> None:
+    if inputs.n_train < 2:
+        raise ValidationError(f"model 'ndt': needs at least 2 training trials, got {inputs.n_train}")
+
+
+def resolve_device(device: str | None) -> Any:
+    """``"auto"`` (or None) -> CUDA when available, else CPU; otherwise the named torch device."""
+    import torch
+
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ConfigError(f"--device {device!r}: not a torch device (expected auto, cpu, cuda or cuda:N)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device!r}: CUDA is not available on this machine (use cpu or auto)")
+    return dev
+
+
+def set_threads() -> None:
+    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on.
+
+    torch's default already follows ``OMP_NUM_THREADS``; the affinity mask covers containers and ``taskset``.
+    """
+    import torch
+
+    requested = os.environ.get("NBENCH_NUM_THREADS", "").strip()
+    if requested:
+        if not requested.isdigit() or int(requested) < 1:
+            raise ConfigError(f"NBENCH_NUM_THREADS={requested!r}: expected a positive integer")
+        torch.set_num_threads(int(requested))
+        return
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), usable)))

@@ -1,0 +1,82 @@
+"""NDT checkpoints: an interrupted fit resumes to the same weights; files load with ``weights_only=True``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ndt_fixtures import TINY_CONFIG, tiny_inputs  # noqa: E402
+
+from nbench.baselines.ndt import NDTModel  # noqa: E402
+from nbench.baselines.ndt.train import BEST_NAME, CHECKPOINT_NAME  # noqa: E402
+
+CONFIG = {**TINY_CONFIG, "max_epochs": 12, "val_interval": 2, "checkpoint_interval": 1, "dropout": 0.1}
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _fit(workdir: Path, stop_at: int | None = None) -> NDTModel:
+    inputs, _ = tiny_inputs(n_train=24, n_eval=8)
+    model = NDTModel(NDTModel.make_config("tiny", CONFIG), seed=1, workdir=workdir, device="cpu")
+
+    def interrupt(epoch: int, train: float, val: float | None) -> None:
+        if epoch == stop_at:
+            raise Interrupt
+
+    model.epoch_callback = interrupt
+    model.fit(inputs)
+    return model
+
+
+def test_resume_gives_the_same_model(tmp_path: Path) -> None:
+    straight = _fit(tmp_path / "straight")
+    with pytest.raises(Interrupt):
+        _fit(tmp_path / "resumed", stop_at=7)
+    saved = torch.load(tmp_path / "resumed" / CHECKPOINT_NAME, weights_only=True)
+    assert saved["epoch"] == 7
+    resumed = _fit(tmp_path / "resumed")
+    assert resumed.summary.resumed_from_epoch == 7
+    assert resumed.fit_info["resumed_from_epoch"] == 7
+    assert resumed.fit_info["epochs"] == straight.fit_info["epochs"] == straight.summary.epochs
+    assert resumed.summary.history == straight.summary.history
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(value, resumed.net.state_dict()[key]), key
+    inputs, _ = tiny_inputs(n_train=24, n_eval=8)
+    np.testing.assert_array_equal(straight.rates(inputs.eval_spikes_heldin), resumed.rates(inputs.eval_spikes_heldin))
+
+
+def test_finished_fit_is_not_repeated(tmp_path: Path) -> None:
+    first = _fit(tmp_path)
+    calls: list[int] = []
+    inputs, _ = tiny_inputs(n_train=24, n_eval=8)
+    again = NDTModel(NDTModel.make_config("tiny", CONFIG), seed=1, workdir=tmp_path, device="cpu")
+    again.epoch_callback = lambda epoch, *_: calls.append(epoch)
+    again.fit(inputs)
+    assert calls == []
+    assert again.summary.best_epoch == first.summary.best_epoch
+
+
+def test_other_config_does_not_resume(tmp_path: Path) -> None:
+    _fit(tmp_path)
+    inputs, _ = tiny_inputs(n_train=24, n_eval=8)
+    other = NDTModel(NDTModel.make_config("tiny", {**CONFIG, "lr": 1e-3}), seed=1, workdir=tmp_path, device="cpu")
+    other.fit(inputs)
+    assert other.summary.resumed_from_epoch is None
+    assert other.summary.epochs == CONFIG["max_epochs"]
+
+
+def test_checkpoint_files_are_plain_state(tmp_path: Path) -> None:
+    model = _fit(tmp_path)
+    best = torch.load(tmp_path / BEST_NAME, weights_only=True)
+    assert set(best) == set(model.net.state_dict())
+    state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert {"model", "optimizer", "scheduler", "epoch", "best_model", "rng_torch", "rng_generator"} <= set(state)
+    for key, value in best.items():
+        assert torch.equal(value, state["best_model"][key])
+    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files

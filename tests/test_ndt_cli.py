@@ -1,0 +1,45 @@
+"""`nbench run --model ndt` end to end: the record carries the fit summary; a bad device is a one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nbench.cli import main
+from nbench.results import load_record
+
+SHORT = ["--set", "max_epochs=2", "--set", "val_interval=1", "--set", "num_layers=1"]
+
+
+def _run(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code or 0)
+
+
+def test_run_records_fit_info_and_resumes_nothing_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", "--task", "lorenz", "--model", "ndt", "--device", "cpu", "--out", str(tmp_path), *SHORT]
+    assert _run(argv) == 0
+    assert "co-bps" in capsys.readouterr().out
+    (path,) = list((tmp_path / "lorenz" / "ndt").glob("*.json"))
+    info = load_record(path).model["fit_info"]
+    assert info["epochs"] == 2 and info["best_epoch"] in (1, 2) and info["device"] == "cpu"
+    assert info["resumed_from_epoch"] is None and info["train_seconds"] > 0
+    # The finished fit's checkpoint is found again: the same command does not train a second time.
+    assert _run(argv) == 0
+    infos = [load_record(p).model["fit_info"] for p in (tmp_path / "lorenz" / "ndt").glob("*.json")]
+    assert sorted(str(i["resumed_from_epoch"]) for i in infos) == ["2", "None"]
+
+
+def test_unavailable_device_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code = _run(["run", "--task", "lorenz", "--model", "ndt", "--device", "cuda", "--out", str(tmp_path), *SHORT])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "CUDA is not available" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("*.json"))
