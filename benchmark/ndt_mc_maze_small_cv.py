@@ -25,25 +25,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import Ridge
-from sklearn.metrics import r2_score
-from sklearn.model_selection import GridSearchCV
 
 from nbench import registry
 from nbench.config import parse_set_options
+from nbench.metrics.decoding import velocity_decoding
 from nbench.metrics.poisson import bits_per_spike
 from nbench.runner import make_task
 from nbench.tasks.base import TaskInputs
 
 
 def vel_r2(train_rates: np.ndarray, train_vel: np.ndarray, eval_rates: np.ndarray, eval_vel: np.ndarray) -> float:
-    """NLB's ridge decoding of velocity from rates (trials x bins x neurons), R2 on the eval samples."""
-    x_tr, y_tr = train_rates.reshape(-1, train_rates.shape[-1]), train_vel.reshape(-1, train_vel.shape[-1])
-    x_ev, y_ev = eval_rates.reshape(-1, eval_rates.shape[-1]), eval_vel.reshape(-1, eval_vel.shape[-1])
-    keep_tr, keep_ev = ~np.isnan(y_tr[:, 0]), ~np.isnan(y_ev[:, 0])
-    search = GridSearchCV(Ridge(), {"alpha": np.logspace(-4, 0, 9)})
-    search.fit(x_tr[keep_tr], y_tr[keep_tr])
-    return float(r2_score(y_ev[keep_ev], search.predict(x_ev[keep_ev])))
+    """NLB's ridge decoding of velocity from rates (trials x bins x neurons), the scorer's own implementation."""
+    return velocity_decoding(train_rates, train_vel, None, eval_rates, eval_vel, None)[0]
 
 
 def fold_inputs(inputs: TaskInputs, test: np.ndarray) -> TaskInputs:
