@@ -9,13 +9,13 @@ import scipy.signal
 from fixtures.nlb_nwb import NLB_NAMES, fixture_files
 
 from nbench.data.nlb import PARAMS, load_recording
-from nbench.data.nlb.behavior import decimated_runs
-from nbench.data.nlb.binning import counts_at
 from nbench.data.nlb.nwbread import UnitGroup
 from nbench.data.nlb.params import Window
-from nbench.data.nlb.smoothing import TrialSet, condition_sums, gaussian_window
 from nbench.data.nlb.timeconv import seconds_to_ns
-from nbench.data.nlb.windows import trial_rows
+from nbench.tasks.nlb.behavior import decimated_runs
+from nbench.tasks.nlb.binning import counts_at
+from nbench.tasks.nlb.smoothing import TrialSet, condition_sums, gaussian_window
+from nbench.tasks.nlb.windows import trial_rows
 
 
 def test_seconds_to_ns_is_pandas_to_timedelta() -> None:
@@ -165,7 +165,7 @@ def test_trial_windows_equal_make_trial_data(window: Window) -> None:
 
 def test_fixtures_reach_the_edge_cases() -> None:
     """The oracle comparisons only mean something if the fixtures hit the rare paths."""
-    from nbench.data.nlb.smoothing import _clean
+    from nbench.tasks.nlb.smoothing import _clean
 
     maze = load_recording([fixture_files("maze")["train"]])
     rows = trial_rows(maze.trials, maze.trials["split"] != "none", PARAMS["mc_maze_small"].psth.window, 5,

@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from nbench.data.nlb.arrays import Values, behavior_values, jagged, stacked
-from nbench.data.nlb.behavior import GapFiller
-from nbench.data.nlb.binning import counts_at, missing_bins
 from nbench.data.nlb.params import DMFC_BEHAVIOR_FIELDS, FORWARD_MS, NLBParams, Window
-from nbench.data.nlb.psth import condition_table, make_psth
 from nbench.data.nlb.recording import Recording
 from nbench.data.nlb.timeconv import NAT, ms_array_to_ns
-from nbench.data.nlb.windows import TrialRows, trial_rows
 from nbench.errors import DataError
 from nbench.tasks.base import PHASE_SPLITS
+from nbench.tasks.nlb.arrays import Values, behavior_values, jagged, stacked
+from nbench.tasks.nlb.behavior import GapFiller
+from nbench.tasks.nlb.binning import counts_at, missing_bins
+from nbench.tasks.nlb.psth import condition_table, make_psth
+from nbench.tasks.nlb.windows import TrialRows, trial_rows
 
 JITTER_SEED = 0
 

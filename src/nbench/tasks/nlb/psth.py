@@ -15,10 +15,10 @@ import numpy as np
 
 from nbench.data.nlb.params import PSTHSpec
 from nbench.data.nlb.recording import Recording
-from nbench.data.nlb.smoothing import TrialSet, condition_sums, gaussian_window
 from nbench.data.nlb.timeconv import NAT
-from nbench.data.nlb.windows import trial_rows
 from nbench.errors import DataError
+from nbench.tasks.nlb.smoothing import TrialSet, condition_sums, gaussian_window
+from nbench.tasks.nlb.windows import trial_rows
 
 logger = logging.getLogger(__name__)
 

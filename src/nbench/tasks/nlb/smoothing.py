@@ -17,8 +17,8 @@ import numpy as np
 import scipy.signal
 import scipy.sparse
 
-from nbench.data.nlb.binning import add_counts
 from nbench.data.nlb.nwbread import UnitGroup
+from nbench.tasks.nlb.binning import add_counts
 
 
 def gaussian_window(kern_sd_ms: int) -> np.ndarray:

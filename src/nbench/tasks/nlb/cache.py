@@ -22,12 +22,12 @@ import numpy as np
 from nbench import __version__
 from nbench.data.cache import data_dir as resolve_data_dir
 from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
-from nbench.data.nlb.build import NLBArrays, build_arrays
 from nbench.data.nlb.nwbread import NWBContent
 from nbench.data.nlb.params import PARAMS, group_name
 from nbench.data.nlb.recording import load_recording
 from nbench.errors import DataError
 from nbench.io import atomic_path
+from nbench.tasks.nlb.build import NLBArrays, build_arrays
 
 logger = logging.getLogger(__name__)
 
