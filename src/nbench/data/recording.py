@@ -120,24 +120,24 @@ class SpikeBlock:
 
     Attributes
     ----------
-    name
-        Name of the block within its recording (NLB: ``"heldin"``, ``"heldout"``).
-    rows
-        Row of each block column in the recording's unit table.
     ids
-        The source's unit id of each column (``units.local_id[rows]``).
+        The source's unit id of each column.
     spike_ms, spike_col
         Millisecond and column of every observed spike, sorted by millisecond.
     observed
         Per millisecond of the timeline: True where the block's units were recorded.
+    name
+        Name of the block within its recording (NLB: ``"heldin"``, ``"heldout"``).
+    rows
+        Row of each column in the recording's unit table (None: rows ``0 .. n - 1``).
     """
 
-    name: str
-    rows: np.ndarray
     ids: np.ndarray
     spike_ms: np.ndarray
     spike_col: np.ndarray
     observed: np.ndarray
+    name: str = "all"
+    rows: np.ndarray | None = None
 
     @property
     def n_units(self) -> int:

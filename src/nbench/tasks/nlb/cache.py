@@ -74,7 +74,7 @@ def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | No
             return read_cache(path)
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-    rec = load_recording(files, identity_check(spec))
+    rec = load_recording(files, identity_check(spec), dataset)
     arrays = build_arrays(PARAMS[dataset], rec, phase, bin_ms, f"{dataset} ({phase}, {bin_ms} ms)")
     provenance = {"source": f"DANDI:{spec.dandiset_id}/{spec.version}", "version": spec.version,
                   "sha256": {p.name: _sha256(p) for p in files}}
