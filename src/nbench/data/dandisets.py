@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbench.data.cache import data_dir
+from nbench.data.nlb.catalog import NLB_TABLE
 from nbench.errors import UnknownNameError
 
 
@@ -52,31 +53,11 @@ class NlbDandiset:
         return (self.train_path, self.test_path)
 
 
-def _jenkins(name: str, dandiset_id: str, version: str, session: str, approx: int | None) -> NlbDandiset:
-    stem = f"sub-Jenkins/sub-Jenkins_ses-{session}_desc-"
-    return NlbDandiset(name, dandiset_id, version, "Jenkins", session,
-                       f"{stem}train_behavior+ecephys.nwb", f"{stem}test_ecephys.nwb", approx)
-
-
-# Versions: the published versions cited with the NLB'21 tools and papers (DOI 10.48324/dandi.<id>/<version>).
-# MC_RTT had no published version in 2022 (NLB used the draft); 0.241017.1444 is its first published version
-# and holds the same assets (asset ids unchanged). Session ids are those in the files' headers; subject ids are
-# the ones DANDI's file names are made from (sub-<subject>). Sizes are the versions' published totals.
-NLB_DANDISETS: dict[str, NlbDandiset] = {d.name: d for d in (
-    _jenkins("mc_maze", "000128", "0.220113.0400", "full", 694_004_935),
-    NlbDandiset("mc_rtt", "000129", "0.241017.1444", "Indy", "20170202_02",
-                "sub-Indy/sub-Indy_desc-train_behavior+ecephys.nwb",
-                "sub-Indy/sub-Indy_desc-test_ecephys.nwb", 50_965_512),
-    NlbDandiset("area2_bump", "000127", "0.220113.0359", "Han", "20171207",
-                "sub-Han/sub-Han_desc-train_behavior+ecephys.nwb", "sub-Han/sub-Han_desc-test_ecephys.nwb",
-                1_823_368_810),
-    NlbDandiset("dmfc_rsg", "000130", "0.220113.0407", "Haydn", "20161211",
-                "sub-Haydn/sub-Haydn_desc-train_ecephys.nwb", "sub-Haydn/sub-Haydn_desc-test_ecephys.nwb",
-                15_673_496),
-    _jenkins("mc_maze_large", "000138", "0.220113.0407", "large", 149_392_888),
-    _jenkins("mc_maze_medium", "000139", "0.220113.0408", "medium", 77_300_692),
-    _jenkins("mc_maze_small", "000140", "0.220113.0408", "small", 29_896_840),
-)}
+# Built from the NLB table (:mod:`nbench.data.nlb.catalog`), the one place the datasets are listed.
+NLB_DANDISETS: dict[str, NlbDandiset] = {
+    row.name: NlbDandiset(row.name, row.dandiset_id, row.version, row.subject, row.session_id, row.train_path,
+                          row.test_path, row.approx_bytes)
+    for row in NLB_TABLE}
 
 
 @dataclass(frozen=True)

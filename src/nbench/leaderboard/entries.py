@@ -198,7 +198,7 @@ class _Checker:
 
 def default_scorer(path: Path, task: str, phase: str | None, seed: int) -> Record:
     """Validate ``path`` against ``task``'s targets and score it exactly as ``nbench score`` does."""
-    from nbench.evaluate import score_file
+    from nbench.scoring.files import score_file
 
     [record] = score_file(path, tasks=(task,), phase=phase, model_name=path.stem, seed=seed,
                           allow_extra_groups=True)
@@ -229,7 +229,7 @@ def entry_records(entry: Entry, scorer: Scorer = default_scorer,
 def _checked_record(entry: Entry, seed: int, path: Path) -> Record:
     """A submitted record: ok, for this seed, and for the installed version of a registered task."""
     from nbench import registry
-    from nbench.runner import make_task
+    from nbench.tasks import make_task
 
     record = load_record(path)
     where = f"{path}: record"
