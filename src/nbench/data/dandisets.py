@@ -16,48 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbench.data.cache import data_dir
-from nbench.data.nlb.catalog import NLB_TABLE
+from nbench.data.nlb.catalog import NLB_CATALOG, NLBDatasetRow
 from nbench.errors import UnknownNameError
 
-
-@dataclass(frozen=True)
-class NlbDandiset:
-    """One NLB dataset on DANDI.
-
-    Attributes
-    ----------
-    name
-        nbench / NLB dataset name (``"mc_maze_small"``).
-    dandiset_id, version
-        DANDI identifier (``"000140"``) and pinned published version (``"0.220113.0408"``).
-    subject, session_id
-        ``/general/subject/subject_id`` and ``/general/session_id`` of both NWB files; they identify the
-        recording, so a file of another dataset is caught even without a checksum.
-    train_path, test_path
-        Asset paths inside the dandiset.
-    approx_bytes
-        Approximate total size of the two files (shown before download), or None when not known.
-    """
-
-    name: str
-    dandiset_id: str
-    version: str
-    subject: str
-    session_id: str
-    train_path: str
-    test_path: str
-    approx_bytes: int | None = None
-
-    @property
-    def asset_paths(self) -> tuple[str, str]:
-        return (self.train_path, self.test_path)
-
-
-# Built from the NLB table (:mod:`nbench.data.nlb.catalog`), the one place the datasets are listed.
-NLB_DANDISETS: dict[str, NlbDandiset] = {
-    row.name: NlbDandiset(row.name, row.dandiset_id, row.version, row.subject, row.session_id, row.train_path,
-                          row.test_path, row.approx_bytes)
-    for row in NLB_TABLE}
+#: An NLB dataset on DANDI is a row of the NLB table (:mod:`nbench.data.nlb.catalog`): dandiset id, pinned version,
+#: subject and session ids from the files' headers, the two asset paths and the published size.
+NlbDandiset = NLBDatasetRow
+NLB_DANDISETS: dict[str, NlbDandiset] = dict(NLB_CATALOG)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,15 @@ class NLBDatasetRow:
     ----------
     name, title, n_neurons
         nbench / NLB name (``"mc_maze_small"``), display title, neurons (held-in + held-out).
-    dandiset_id, version, subject, session_id, train_path, test_path, approx_bytes
-        The pinned dandiset and its two NWB assets (see :class:`nbench.data.dandisets.NlbDandiset`).
+    dandiset_id, version
+        DANDI identifier (``"000140"``) and pinned published version (``"0.220113.0408"``).
+    subject, session_id
+        ``/general/subject/subject_id`` and ``/general/session_id`` of both NWB files; they identify the
+        recording, so a file of another dataset is caught even without a checksum.
+    train_path, test_path
+        Asset paths inside the dandiset.
+    approx_bytes
+        Approximate total size of the two files (shown before download), or None when not known.
     scaling_prefix
         Prefix of the dataset's scores in NLB's ``mc_maze_scaling`` results (``"[100]"``), or None.
     regions
@@ -43,6 +50,10 @@ class NLBDatasetRow:
     approx_bytes: int | None
     scaling_prefix: str | None = None
     regions: str = "maze"
+
+    @property
+    def asset_paths(self) -> tuple[str, str]:
+        return (self.train_path, self.test_path)
 
 
 def _jenkins(name: str, title: str, neurons: int, dandiset_id: str, version: str, session: str, approx: int,
