@@ -175,10 +175,39 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def record_path(out_dir: str | Path, task: str, model: str, run_key: str) -> Path:
+    """Where the record of ``run_key`` lives: ``<out_dir>/<task>/<model>/<run_key>.json`` (one file per run key)."""
+    return Path(out_dir) / task / model / f"{run_key}.json"
+
+
+def legacy_record_paths(folder: Path, run_key: str) -> list[Path]:
+    """Records of ``run_key`` written before one file per run key (``<run_key>-<run_id>.json``), oldest first."""
+    return sorted(Path(folder).glob(f"{run_key}-*.json"))
+
+
 def write_record(record: Record, out_dir: str | Path) -> Path:
-    """Write ``record`` atomically as ``<out_dir>/<task>/<model>/<run_key>-<run_id>.json``; return the path."""
-    path = Path(out_dir) / record.task["name"] / record.model["name"] / f"{record.run_key}-{record.run_id}.json"
-    return write_json_atomic(path, record.to_dict())
+    """Write ``record`` atomically as ``<out_dir>/<task>/<model>/<run_key>.json``, replacing an earlier record of
+    the same run key (older ``<run_key>-<run_id>.json`` files of that key are removed); return the path."""
+    path = record_path(out_dir, record.task["name"], record.model["name"], record.run_key)
+    write_json_atomic(path, record.to_dict())
+    for old in legacy_record_paths(path.parent, record.run_key):
+        old.unlink(missing_ok=True)
+    return path
+
+
+def find_record(out_dir: str | Path, task: str, model: str, run_key: str) -> Record | None:
+    """The record of ``run_key`` under ``out_dir``, or None when there is none.
+
+    An older folder may hold several ``<run_key>-<run_id>.json`` files of the key and no ``<run_key>.json``: then
+    the newest ok record counts (else the newest). An unreadable file raises :class:`ValidationError`.
+    """
+    path = record_path(out_dir, task, model, run_key)
+    if path.is_file():
+        return load_record(path)
+    legacy = [load_record(p) for p in legacy_record_paths(path.parent, run_key)]
+    if not legacy:
+        return None
+    return max(legacy, key=lambda r: (r.status == "ok", r.created))
 
 
 def load_record(path: str | Path) -> Record:

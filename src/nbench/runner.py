@@ -18,7 +18,7 @@ from nbench.results import Record, make_run_key, new_run_id, utc_now, write_reco
 from nbench.scoring.task import ScoredView, score_views
 from nbench.submission import Submission
 from nbench.tasks import make_task
-from nbench.tasks.base import PreparedTask
+from nbench.tasks.base import PreparedTask, Task
 from nbench.validation import spec_from_targets, validate_submission
 
 
@@ -68,32 +68,79 @@ class RunResult:
         return next(iter(self.submissions.values()))
 
 
-def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
-        log: Callable[[str], None] | None = None) -> RunResult:
-    """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given.
+@dataclass
+class PlannedRun:
+    """A spec resolved without touching data: task, model class, config, phase and the run key.
 
-    ``log`` receives one-line progress messages (the CLI prints them on stderr). The model is checked against
-    the task (capabilities, config) before any data is built.
+    The run key is known before any data is built (it hashes the task's identity, the version its dataset pin
+    declares, the model, the config hash and the seed), so a finished run can be skipped at no cost.
     """
-    started = time.perf_counter()
+
+    spec: RunSpec
+    task: Task
+    model_cls: type
+    capabilities: Capabilities
+    config: Any
+    config_dict: dict[str, Any]
+    phase: str
+    task_meta: dict[str, Any]
+    run_key: str
+
+    @property
+    def model_meta(self) -> dict[str, Any]:
+        """The record's ``model`` section, without the fit diagnostics."""
+        return {"name": self.spec.model, "origin": _origin(self.model_cls), "config": self.config_dict,
+                "config_hash": config_hash(self.config_dict)}
+
+    @property
+    def dataset_meta(self) -> dict[str, Any]:
+        """The record's ``dataset`` section as the task's pin declares it (the built inputs may add file digests)."""
+        pin = self.task.info.pin
+        return {"name": self.task.info.dataset, "source": pin.source if pin else None,
+                "version": pin.version if pin else None, "sha256": dict(pin.sha256) if pin else {}}
+
+
+def plan(spec: RunSpec) -> PlannedRun:
+    """Resolve ``spec`` (task, model, capabilities, config, phase, run key) without building any data.
+
+    Raises the same one-line errors as :func:`run` for an unknown task or model, a model that cannot serve the
+    task, or a bad config.
+    """
     task = make_task(spec.task, spec.data_dir, spec.targets_path)
     model_cls = registry.get("models", spec.model)
     caps = getattr(model_cls, "capabilities", Capabilities())
     check_capabilities(task.info, spec.model, caps)
-    family = task.info.preset_family
-    config = model_cls.make_config(family, spec.override_dict(), bin_ms=task.info.bin_ms)
+    config = model_cls.make_config(task.info.preset_family, spec.override_dict(), bin_ms=task.info.bin_ms)
     config_dict = config_to_dict(config)
+    phase = task.resolve_phase(spec.phase)
+    task_meta = task_record(task, phase)
+    pin = task.info.pin
+    run_key = make_run_key(task_meta, pin.version if pin else None, spec.model, config_hash(config_dict),
+                           spec.seed)
+    return PlannedRun(spec, task, model_cls, caps, config, config_dict, phase, task_meta, run_key)
+
+
+def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocation: str | None = None,
+        log: Callable[[str], None] | None = None, work_dir: str | Path | None = None) -> RunResult:
+    """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given
+    (one file per run key: a rerun replaces it).
+
+    ``log`` receives one-line progress messages (the CLI prints them on stderr). Model work files (checkpoints)
+    go to ``<work_dir>/<run key>`` (default ``<out_dir>/work``). The model is checked against the task
+    (capabilities, config) before any data is built.
+    """
+    started = time.perf_counter()
+    planned = spec if isinstance(spec, PlannedRun) else plan(spec)
+    spec, task, model_cls, caps = planned.spec, planned.task, planned.model_cls, planned.capabilities
+    config, phase, run_key = planned.config, planned.phase, planned.run_key
+    family = task.info.preset_family
     if log is not None and uses_fallback(model_cls, family):
         log(f"note: {spec.model} has no preset for dataset family {family or task.info.name!r}; using its generic "
             f"defaults")
-    phase = task.resolve_phase(spec.phase)
     models: list[Any] = [model_cls(config, seed=spec.seed, workdir=None, device=spec.device)]  # checks config
     prepared = task.build(phase, spike_times="spike_times" in caps.consumes)
     first = prepared.views[0].inputs
-    task_meta = task_record(task, phase)
-    run_key = make_run_key(task_meta, first.dataset_info.get("version"), spec.model, config_hash(config_dict),
-                           spec.seed)
-    workdir = Path(out_dir or ".") / "work" / run_key
+    workdir = Path(work_dir or Path(out_dir or ".") / "work") / run_key
     if log is not None:
         log(f"fitting {spec.model} on {spec.task} ({phase} phase: {_sizes(prepared)}, seed {spec.seed}) ...")
     fits: list[Any] = []
@@ -105,9 +152,9 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
         fits.append(model)
         return model
 
-    plan = fit_and_predict(prepared, make_model, caps, log)
+    fitted = fit_and_predict(prepared, make_model, caps, log)
     t1 = time.perf_counter()
-    submissions = {group: sub.as_float32() for group, sub in plan.predictions.items()}
+    submissions = {group: sub.as_float32() for group, sub in fitted.predictions.items()}
     views = []
     for view in prepared.views:
         sub = validate_submission(submissions[view.group], spec_from_targets(view.targets, view.inputs),
@@ -116,18 +163,18 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     scored = score_views(views)
     t2 = time.perf_counter()
     record = Record(
-        run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=task_meta,
+        run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=planned.task_meta,
         dataset=dataset_record(first), seed=spec.seed, metrics=scored.metrics, reference=scored.reference,
         breakdown=scored.breakdown,
-        model={"name": spec.model, "origin": _origin(model_cls), "config": config_dict,
-               "config_hash": config_hash(config_dict), "fit_info": jsonable(_fit_info(fits, plan.fits))},
-        cost={"wall_s": round(t2 - started, 3), "fit_s": round(plan.fit_s, 3), "predict_s": round(plan.predict_s, 3),
-              "score_s": round(t2 - t1, 3), "peak_mem_mb": peak_memory_mb(),
+        model={**planned.model_meta, "fit_info": jsonable(_fit_info(fits, fitted.fits))},
+        cost={"wall_s": round(t2 - started, 3), "fit_s": round(fitted.fit_s, 3),
+              "predict_s": round(fitted.predict_s, 3), "score_s": round(t2 - t1, 3), "peak_mem_mb": peak_memory_mb(),
               "device": getattr(fits[0], "device", spec.device)},
         environment=environment(), invocation=invocation,
     )
     path = write_record(record, out_dir) if out_dir is not None else None
-    return RunResult(record, submissions, path, {"fit": plan.fit_s, "predict": plan.predict_s, "score": t2 - t1})
+    timings = {"fit": fitted.fit_s, "predict": fitted.predict_s, "score": t2 - t1}
+    return RunResult(record, submissions, path, timings)
 
 
 def _sizes(prepared: PreparedTask) -> str:

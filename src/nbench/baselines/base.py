@@ -52,11 +52,33 @@ class Capabilities:
         return f"consumes {', '.join(sorted(self.consumes))}; produces {', '.join(sorted(self.produces))}"
 
 
+@dataclass(frozen=True)
+class Resources:
+    """What one run of a model needs, for executors that place runs (a Ray cluster, a Slurm allocation).
+
+    Attributes
+    ----------
+    cpus
+        Threads the run uses (BLAS, OpenMP and torch are limited to this many in every executor, so a run's
+        numbers do not depend on where it ran).
+    gpus
+        GPUs the run can use (0: never). A run asks for them only when its device allows a GPU and the cluster
+        has one.
+    """
+
+    cpus: int = 1
+    gpus: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.cpus, int) and self.cpus >= 1) or self.gpus < 0:
+            raise ValueError(f"resources need cpus >= 1 and gpus >= 0, got {self.cpus}, {self.gpus}")
+
+
 class Model(ABC):
     """Base class of all models.
 
-    Subclasses define ``name``, a dataclass ``Config``, optionally ``capabilities`` and per-family presets
-    (:meth:`preset`).
+    Subclasses define ``name``, a dataclass ``Config``, optionally ``capabilities``, ``resources`` (what one run
+    needs) and per-family presets (:meth:`preset`).
 
     Parameters
     ----------
@@ -73,6 +95,7 @@ class Model(ABC):
     name: ClassVar[str]
     Config: ClassVar[type]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    resources: ClassVar[Resources] = Resources()
 
     def __init__(self, config: Any, seed: int = 0, workdir: Path | None = None, device: str = "cpu") -> None:
         self.config = config

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("nbench.cli.listing:list_", "List registered tasks, models or metrics."),
     "data": ("nbench.cli.data:data", "Fetch, list and import datasets."),
     "tune": ("nbench.cli.tune:tune", "Cross-validated hyperparameter search for a model on a task."),
+    "sweep": ("nbench.cli.sweep:sweep", "Run a sweep file (serial or Ray), resuming where it stopped."),
     "leaderboard": ("nbench.cli.leaderboard:leaderboard", "Build the static leaderboard site."),
 }
 

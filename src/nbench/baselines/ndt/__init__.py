@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nbench.baselines.base import Model, config_to_dict
+from nbench.baselines.base import Model, Resources, config_to_dict
 from nbench.baselines.ndt.config import NDTConfig, preset_config
 from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
 from nbench.errors import ConfigError, ValidationError
@@ -33,6 +33,8 @@ class NDTModel(Model):
 
     name = "ndt"
     Config = NDTConfig
+    #: Two torch threads (the measured CPU runs of docs/ndt.md); one GPU where the device and cluster allow.
+    resources = Resources(cpus=2, gpus=1)
 
     def __init__(self, config: NDTConfig, seed: int = 0, workdir: Path | None = None, device: str = "auto") -> None:
         super().__init__(config, seed, workdir, device)
