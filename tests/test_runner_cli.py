@@ -43,7 +43,7 @@ def test_seed_changes_run_key_and_same_seed_reproduces(tmp_path: Path) -> None:
     c = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=1), tmp_path).record
     assert a.run_key == b.run_key != c.run_key and a.run_id != b.run_id
     assert {k: v.value for k, v in a.metrics.items()} == {k: v.value for k, v in b.metrics.items()}
-    assert len(load_records(tmp_path)) == 3
+    assert len(load_records(tmp_path)) == 2  # one record per run key: the rerun replaced the first
 
 
 def test_phase_and_config_change_run_key(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ The grid point with the best mean co-bps wins. Evaluation trials and targets are
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
+import json
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -121,6 +123,47 @@ def cross_validate(model_cls: Any, task_name: str, inputs: TaskInputs, grid: dic
                 on_fit()
         results.append(GridResult(params, scores))
     return results
+
+
+_INPUTS: dict[tuple[str, ...], TaskInputs] = {}
+
+
+def _training_inputs(task_name: str, phase: str | None, data_dir: str | None) -> TaskInputs:
+    """The task's inputs of ``phase``, kept for the next grid point of the same task, version, data and phase
+    (every grid point of a tuning run in one process shares them)."""
+    from nbench.data.cache import data_dir as resolve_data_dir
+    from nbench.tasks import make_task
+
+    task = make_task(task_name, data_dir)
+    phase = task.resolve_phase(phase)
+    key = (task_name, str(task.info.version), str(task.info.pin), phase, str(resolve_data_dir(data_dir)))
+    if key not in _INPUTS:
+        _INPUTS.clear()
+        _INPUTS[key], _ = task.prepare(phase)
+    return _INPUTS[key]
+
+
+def score_point(model_name: str, task_name: str, params: dict[str, Any], folds: int, seed: int,
+                phase: str | None, data_dir: str | None) -> dict[str, Any]:
+    """One grid point's k-fold co-bps, as a JSON document (a job of ``nbench tune``; NaN scores are null)."""
+    from nbench import registry
+
+    inputs = _training_inputs(task_name, phase, data_dir)
+    model_cls = registry.get("models", model_name)
+    [result] = cross_validate(model_cls, task_name, inputs, {k: [v] for k, v in params.items()}, folds, seed)
+    return {"status": "ok", "params": params,
+            "fold_scores": [None if math.isnan(v) else float(v) for v in result.fold_scores]}
+
+
+def point_key(identity: dict[str, Any], params: dict[str, Any], folds: int, seed: int) -> str:
+    """Key of one grid point's result: the task's identity, the model, the settings, the folds and the seed."""
+    blob = json.dumps([identity, params, folds, seed], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def from_document(doc: dict[str, Any]) -> GridResult:
+    """A stored grid point back as a :class:`GridResult`."""
+    return GridResult(dict(doc["params"]), [math.nan if v is None else float(v) for v in doc["fold_scores"]])
 
 
 def best(results: Sequence[GridResult]) -> GridResult:

@@ -1,18 +1,28 @@
-"""``nbench run``: fit a model on a task, score it, write a record."""
+"""``nbench run``: fit a model on a task (one or several seeds), score it, write a record per seed.
+
+The runs go through the sweep machinery (:mod:`nbench.runs`): one record per run key (a rerun replaces it), a
+lock per run key shared with concurrent sweeps, a failure record with the one-line error when a run fails.
+"""
 
 from __future__ import annotations
 
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from nbench.cli.display import show_record
 from nbench.config import load_config_file, parse_set_options
+from nbench.errors import ConfigError, NbenchError
+from nbench.results import Record, record_path
 from nbench.runner import RunSpec
-from nbench.runner import run as run_spec
 from nbench.submission import write_submission
+
+if TYPE_CHECKING:
+    from nbench.runs.execute import Summary
+    from nbench.runs.jobs import Job
 
 DEFAULT_OUT = "nbench-results"
 
@@ -20,7 +30,9 @@ DEFAULT_OUT = "nbench-results"
 @click.command("run")
 @click.option("--task", "-t", required=True, help="Task name (see `nbench list tasks`).")
 @click.option("--model", "-m", required=True, help="Model name (see `nbench list models`).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the model.")
+@click.option("--seed", default=None, type=int, help="Random seed of the model [default: 0].")
+@click.option("--seeds", "seed_list", default=None, metavar="0,1,2",
+              help="Several seeds, one run each (instead of --seed).")
 @click.option("--phase", type=click.Choice(["val", "test"]), default=None,
               help="val: fit on train, score val. test: fit on train+val, score test. [default: the task's]")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -35,25 +47,79 @@ DEFAULT_OUT = "nbench-results"
 @click.option("--targets", "targets_path", type=click.Path(dir_okay=False), default=None,
               help="NLB test-phase target file [default: <data dir>/nlb/eval_data_test.h5].")
 @click.option("--save-submission", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the predictions as an NLB-layout submission .h5.")
-def run(task: str, model: str, seed: int, phase: str | None, config_file: Path | None, set_pairs: tuple[str, ...],
-        device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
-        save_submission: Path | None) -> None:
-    """Run MODEL on TASK, print its metrics and write a JSON record.
+              help="Also write the predictions as an NLB-layout submission .h5 (with --seeds: <name>-seed<N>.h5).")
+@click.option("--resume", is_flag=True, help="Skip seeds whose run key already has an ok record in --out.")
+def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: str | None, config_file: Path | None,
+        set_pairs: tuple[str, ...], device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
+        save_submission: Path | None, resume: bool) -> None:
+    """Run MODEL on TASK, print its metrics and write a JSON record (one per seed).
 
     \b
     Example:
       nbench run --task lorenz --model smoothing
+      nbench run --task lorenz --model smoothing --seeds 0,1,2
       nbench run --task mc_maze_small --model smoothing --set kern_sd_ms=40 --phase val
     """
+    from nbench.runs.execute import SerialExecutor
+    from nbench.runs.store import KeyedStore
+    from nbench.runs.sweep import plan_jobs, run_jobs
+    from nbench.runs.sweepfile import SweepRun
+
+    seeds = parse_seeds(seed_list, seed)
     overrides = load_config_file(config_file) if config_file else {}
     overrides.update(parse_set_options(set_pairs))
-    spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
-                          data_dir=data_dir, targets_path=targets_path)
-    result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
-                      log=lambda line: click.echo(line, err=True))
-    if save_submission is not None:
-        write_submission(save_submission, list(result.submissions.values()))
-    show_record(result.record, result.record_path)
-    if save_submission is not None:
-        click.echo(f"submission: {save_submission}")
+    runs = [SweepRun(RunSpec.create(task, model, seed=s, phase=phase, overrides=overrides, device=device,
+                                    data_dir=data_dir, targets_path=targets_path), 0) for s in seeds]
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    planned = plan_jobs(runs, out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
+                        keep_predictions=save_submission is not None, log=echo)
+    store = KeyedStore(out_dir)
+    summary = run_jobs(planned.jobs, store, SerialExecutor(), log=echo if len(seeds) > 1 else _quiet, rerun=not resume,
+                       predictions={})
+    for job in planned.jobs:
+        if job.key in summary.errors:
+            continue
+        record = store.read(job.folder, job.key)
+        if record is not None:
+            show_record(Record.from_dict(record), record_path(out_dir, task, model, job.key))
+        if save_submission is not None and job.key in summary.predictions:
+            path = save_submission if len(seeds) == 1 else save_submission.with_name(
+                f"{save_submission.stem}-seed{job.args[0].seed}{save_submission.suffix}")
+            write_submission(path, summary.predictions[job.key])
+            click.echo(f"submission: {path}")
+    _raise_failures(planned.jobs, summary, store.root)
+
+
+def parse_seeds(seed_list: str | None, seed: int | None) -> list[int]:
+    """``--seeds 0,1,2`` or ``--seed N`` (not both) as a list of distinct seeds."""
+    if seed_list is None:
+        return [0 if seed is None else seed]
+    if seed is not None:
+        raise ConfigError("--seed and --seeds: give one of them")
+    try:
+        seeds = [int(s) for s in seed_list.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {seed_list!r}: expected integers separated by commas, e.g. 0,1,2") from None
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"--seeds {seed_list!r}: expected integers >= 0 separated by commas, e.g. 0,1,2")
+    return list(dict.fromkeys(seeds))
+
+
+def _quiet(line: str) -> None:
+    """Sweep progress lines are left out for a single run (its own lines are shown)."""
+
+
+def _raise_failures(jobs: list[Job], summary: Summary, root: Path) -> None:
+    """A failed run: its one-line error (exit code 2 for a user error, else 1 with where the traceback is)."""
+    failed = [job for job in jobs if job.key in summary.errors]
+    if not failed:
+        return
+    for job in failed[1:]:
+        click.echo(f"error: {job.label}: {summary.docs[job.key]['error']}", err=True)
+    first = failed[0]
+    error = summary.errors[first.key]
+    if isinstance(error, NbenchError):
+        raise error
+    click.echo(f"error: {summary.docs[first.key]['error']} (traceback: {root / 'work' / first.key / 'error.txt'})",
+               err=True)
+    sys.exit(1)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nbench import registry, tuning
 from nbench.cli.display import console, err_console
-from nbench.errors import ConfigError
+from nbench.errors import ConfigError, NbenchError
 from nbench.io import atomic_path
+from nbench.runs.execute import Executor
+from nbench.runs.jobs import Job
+from nbench.runs.store import KeyedStore
+from nbench.runs.sweep import EXECUTORS, make_executor, run_jobs
 from nbench.tasks import make_task
+from nbench.tasks.base import Task
 
 
 @click.command("tune")
@@ -26,10 +31,16 @@ from nbench.tasks import make_task
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the chosen settings [default: nbench-tune/<task>-<model>.yaml].")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--executor", type=click.Choice(EXECUTORS), default="serial", show_default=True,
+              help="serial, or ray (one Ray task per grid point; pip install \"nbench[ray]\").")
+@click.option("--address", default=None, help="Ray cluster to join [default: start a local one].")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data directory.")
 def tune(task: str, model: str, folds: int, grid_pairs: tuple[str, ...], phase: str | None, out_file: Path | None,
-         seed: int, data_dir: str | None) -> None:
+         seed: int, executor: str, address: str | None, data_dir: str | None) -> None:
     """Pick MODEL's settings for TASK by k-fold co-bps on the training trials; write them as a YAML config.
+
+    Every grid point is a job of the sweep machinery: its fold scores are kept in <out folder>/cv/, so an
+    interrupted or widened search scores only the grid points it has not scored yet.
 
     \b
     Examples:
@@ -46,23 +57,38 @@ def tune(task: str, model: str, folds: int, grid_pairs: tuple[str, ...], phase: 
     grid = tuning.drop_invalid_kernels(grid, task_obj.info.bin_ms)
     if any(not values for values in grid.values()):
         raise ConfigError(f"--grid: no usable values for {[k for k, v in grid.items() if not v]}")
-    inputs, _ = task_obj.prepare(task_obj.resolve_phase(phase))
+    phase = task_obj.resolve_phase(phase)
+    inputs, _ = task_obj.prepare(phase)
     tuning.check_folds(folds, inputs.n_train)
-    n_fits = len(tuning.grid_points(grid)) * folds
-    err_console.print(f"tuning {model} on {task}: {len(tuning.grid_points(grid))} settings x {folds} folds of "
+    points = tuning.grid_points(grid)
+    err_console.print(f"tuning {model} on {task}: {len(points)} settings x {folds} folds of "
                       f"{inputs.n_train} training trials", highlight=False)
-    with Progress(TextColumn("cross-validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
-        bar = progress.add_task("cv", total=n_fits)
-        results = tuning.cross_validate(model_cls, task, inputs, grid, folds, seed,
-                                        on_fit=lambda: progress.advance(bar))
+    out_file = out_file or Path("nbench-tune") / f"{task}-{model}.yaml"
+    results = _cross_validate(task_obj, model, points, folds, seed, phase, data_dir, out_file.parent / "cv",
+                              make_executor(executor, address))
     winner = tuning.best(results)
     console.print(_table(results, winner, task, model, folds))
-    out_file = out_file or Path("nbench-tune") / f"{task}-{model}.yaml"
     with atomic_path(out_file) as tmp:
         tmp.write_text(tuning.config_yaml(winner, task, model, folds))
     console.print(f"best: {', '.join(f'{k}={v}' for k, v in winner.params.items())} (co-bps {winner.mean:.4f})")
     console.print(f"config: {out_file}  (nbench run --task {task} --model {model} --config {out_file})")
+
+
+def _cross_validate(task: Task, model: str, points: list[dict[str, Any]], folds: int, seed: int, phase: str,
+                    data_dir: str | None, cache: Path, executor: Executor) -> list[tuning.GridResult]:
+    """Every grid point as a job (stored under ``cache``, resumable); their results in grid order."""
+    identity = {"task": task.info.name, "version": str(task.info.version), "pin": str(task.info.pin),
+                "phase": phase, "model": model}
+    jobs = [Job(key=tuning.point_key(identity, params, folds, seed), folder=f"{task.info.name}/{model}",
+                label=", ".join(f"{k}={v}" for k, v in params.items()), fn=tuning.score_point,
+                args=(model, task.info.name, params, folds, seed, phase, data_dir)) for params in points]
+    store = KeyedStore(cache, records=False)
+    summary = run_jobs(jobs, store, executor, log=lambda line: err_console.print(line, highlight=False))
+    if summary.failed:
+        first = summary.failed[0]
+        raise summary.errors[first] if isinstance(summary.errors[first], NbenchError) else NbenchError(
+            f"grid point failed: {summary.docs[first]['error']}")
+    return [tuning.from_document(store.read(job.folder, job.key) or {}) for job in jobs]
 
 
 def _table(results: list[tuning.GridResult], winner: tuning.GridResult, task: str, model: str,

@@ -88,7 +88,9 @@ class Summary:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
-    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> document stored by this sweep
+    errors: dict[str, BaseException] = field(default_factory=dict)  # key -> what made it fail
+    predictions: dict[str, list[Any]] = field(default_factory=dict)  # key -> submissions, when jobs return them
 
 
 @dataclass
@@ -171,12 +173,14 @@ class Driver:
             self.store.write(job.folder, job.key, doc)
             self.progress.finish(job, seconds, error=message)
             summary.failed.append(job.key)
-            summary.docs[job.key] = doc
+            summary.docs[job.key], summary.errors[job.key] = doc, outcome.error
             return
         doc = dict(outcome.doc or {})
         predictions = doc.pop("__predictions__", None)
         if predictions is not None and job.key in self.predictions:
             self._write_predictions(job, doc, predictions)
+        elif predictions is not None:
+            summary.predictions[job.key] = predictions
         self.store.write(job.folder, job.key, doc)
         self.progress.finish(job, seconds)
         summary.ran.append(job.key)

@@ -23,7 +23,7 @@ from nbench.results import Record, load_record, new_run_id, utc_now
 from nbench.runner import PlannedRun, RunSpec, plan, run
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a job is a handle in the serial executor
 class Job:
     """One unit of work.
 
@@ -95,10 +95,11 @@ def error_detail(exc: BaseException) -> str:
 # --- runs ---------------------------------------------------------------------------------------------------
 
 
-def train_run(spec: RunSpec, work_dir: str, invocation: str | None, keep_predictions: bool) -> dict[str, Any]:
+def train_run(spec: RunSpec, work_dir: str, invocation: str | None, keep_predictions: bool,
+              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Fit, predict and score ``spec``; the record as a dict (and, if asked, the predictions under
     ``"__predictions__"`` as a list of submissions, for the driver to write)."""
-    result = run(spec, invocation=invocation, work_dir=work_dir)
+    result = run(spec, invocation=invocation, work_dir=work_dir, log=log)
     doc = result.record.to_dict()
     if keep_predictions:
         doc["__predictions__"] = list(result.submissions.values())

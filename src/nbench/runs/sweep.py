@@ -37,8 +37,13 @@ class Planned:
 
 
 def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | None = None,
-              train_committed: bool = False) -> Planned:
-    """One job per run (see the module docstring); raises a one-line error for a run that cannot be planned."""
+              train_committed: bool = False, keep_predictions: bool = False,
+              log: Callable[[str], None] | None = None) -> Planned:
+    """One job per run (see the module docstring); raises a one-line error for a run that cannot be planned.
+
+    ``keep_predictions``: trained runs return their predictions (:attr:`Summary.predictions`); ``log`` gets the
+    runs' own progress lines (in-process executors only: it is not sent to workers).
+    """
     out = Planned()
     work = str(Path(out_dir) / "work")
     for item in runs:
@@ -66,10 +71,10 @@ def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | N
                 continue
             out.jobs.append(Job(fn=rescore_run, args=(spec, str(record), str(predictions), invocation), **common))
             continue
-        keep = item.predictions is not None
-        if keep:
+        if item.predictions is not None:
             out.predictions[planned.run_key] = item.predictions
-        out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep), **common))
+        keep = keep_predictions or item.predictions is not None
+        out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep, log), **common))
     return out
 
 
