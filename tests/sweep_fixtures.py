@@ -28,7 +28,9 @@ def tiny_tensors(seed: int, n_train: int = 40, n_eval: int = 12, n_bins: int = 2
     return {"train_spikes_heldin": win[:n_train, :, :n_in], "train_spikes_heldout": win[:n_train, :, n_in:],
             "train_spikes_heldin_forward": fwd[:n_train, :, :n_in],
             "train_spikes_heldout_forward": fwd[:n_train, :, n_in:],
-            "eval_spikes_heldin": win[n_train:, :, :n_in], "eval_spikes_heldout": win[n_train:, :, n_in:]}
+            "eval_spikes_heldin": win[n_train:, :, :n_in], "eval_spikes_heldout": win[n_train:, :, n_in:],
+            "eval_spikes_heldin_forward": fwd[n_train:, :, :n_in],
+            "eval_spikes_heldout_forward": fwd[n_train:, :, n_in:]}
 
 
 def import_tiny_tasks(data_dir: Path, names: tuple[str, ...] = TASKS) -> tuple[str, ...]:
