@@ -63,8 +63,8 @@ def test_blocks_inherit_and_duplicates_count_once(tmp_path: Path) -> None:
 
 def test_random_samples_are_deterministic(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text("tasks: [lorenz]\nseeds: [0, 1]\nsample: {configs: 3, seed: 7}\nmodels:\n"
-                    "  - {name: smoothing, grid: {kern_sd_ms: [20, 30, 40, 50, 60], alpha: {log_uniform: [0.001, 1]}}}\n")
+    path.write_text("tasks: [lorenz]\nseeds: [0, 1]\nsample: {configs: 3, seed: 7}\nmodels:\n  - name: smoothing\n"
+                    "    grid: {kern_sd_ms: [20, 30, 40, 50, 60], alpha: {log_uniform: [0.001, 1]}}\n")
     first, again = load_sweep(path), load_sweep(path)
     assert [r.spec for r in first] == [r.spec for r in again] and len(first) == 3 * 2
     alphas = {r.spec.override_dict()["alpha"] for r in first}
