@@ -64,7 +64,7 @@ def test_aggregate_groups_by_model_config_and_task():
     s = main.metrics["co-bps"]
     assert (s.mean, s.n, s.seeds) == (pytest.approx(0.2), 3, (0, 1, 2))
     assert s.sd == pytest.approx(0.1) and s.values == pytest.approx((0.1, 0.2, 0.3))
-    assert main.origin == "reproduced" and main.references["rate R2 heldout (cond-avg ref)"].mean == 0.75
+    assert main.origin == "trained" and main.references["rate R2 heldout (cond-avg ref)"].mean == 0.75
     assert sum(len(row.records) for row in by.values()) == 5
 
 

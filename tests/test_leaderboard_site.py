@@ -78,9 +78,9 @@ def test_results_json_ranks_and_aggregates(site):
     gru = board["rows"][ranking[0]["row"]]
     s = gru["metrics"]["co-bps"]
     assert s["n"] == 3 and s["mean"] == pytest.approx(0.303) and s["sd"] == pytest.approx(0.003)
-    assert gru["origin"] == "reproduced" and gru["provenance"]["wall_s"] == 60.0
+    assert gru["origin"] == "trained" and gru["provenance"]["wall_s"] == 60.0
     hostile = board["rows"][ranking[1]["row"]]
-    assert hostile["origin"] == "submitted" and hostile["entry"]["paper"] == "https://example.org/paper?a=1&b=2"
+    assert hostile["origin"] == "reported" and hostile["entry"]["paper"] == "https://example.org/paper?a=1&b=2"
     assert hostile["metrics"]["co-bps"]["ci95"] == [0.28, 0.33]
 
 

@@ -223,8 +223,10 @@ def load_record(path: str | Path) -> Record:
 
 
 def load_records(directory: str | Path) -> list[Record]:
-    """Load every ``*.json`` record under ``directory`` (recursively), sorted by path."""
-    return [load_record(p) for p in sorted(Path(directory).rglob("*.json"))]
+    """Load every ``*.json`` record under ``directory`` (recursively; not its ``work/`` folder of model work
+    files), sorted by path."""
+    directory = Path(directory)
+    return [load_record(p) for p in sorted(directory.rglob("*.json")) if p.relative_to(directory).parts[0] != "work"]
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 DEFAULT_RECORDS = Path("leaderboard/records")
+#: Where ``nbench run`` and ``nbench sweep`` write by default: read when there is no leaderboard/records.
+RESULTS_RECORDS = Path("nbench-results")
 DEFAULT_SUBMISSIONS = Path("submissions")
 
 
@@ -28,7 +30,8 @@ def leaderboard() -> None:
 
 @leaderboard.command("build")
 @click.option("--records", "records", multiple=True, type=click.Path(path_type=Path),
-              help=f"Folder of run records, searched recursively; repeatable [default: {DEFAULT_RECORDS} if present].")
+              help=f"Folder of run records, searched recursively; repeatable [default: {DEFAULT_RECORDS}, else "
+                   f"{RESULTS_RECORDS}, whichever exists first].")
 @click.option("--submissions", type=click.Path(path_type=Path), default=None,
               help=f"Folder of submission entries [default: {DEFAULT_SUBMISSIONS} if present].")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
@@ -37,17 +40,30 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
     """Turn run records and submission entries into a static site (index.html, results.json, CSV, SVG)."""
     from rich.console import Console
 
+    from nbench import registry
     from nbench.leaderboard.site import build_site
     from nbench.scoring.entries import score_entry_file
 
-    records_dirs = list(records) or [p for p in [_default(None, DEFAULT_RECORDS)] if p is not None]
+    records_dirs = list(records) or default_records()
     submissions = _default(submissions, DEFAULT_SUBMISSIONS)
     with Console(stderr=True).status("building the leaderboard") as status:
         result = build_site(records_dirs, submissions, out, score_entry_file, warn=_warn,
-                            progress=lambda entry: status.update(f"validating and scoring entry {entry}"))
+                            progress=lambda entry: status.update(f"validating and scoring entry {entry}"),
+                            models=registry.names("models"))
     click.echo(f"{result.out / 'index.html'}: {result.n_rows} rows from {result.n_records} records "
                f"and {result.n_entries} submission {'entry' if result.n_entries == 1 else 'entries'}, "
                f"{len(result.files)} files")
+
+
+def default_records() -> list[Path]:
+    """The first of leaderboard/records and nbench-results that exists here, saying which was read."""
+    for folder in (DEFAULT_RECORDS, RESULTS_RECORDS):
+        if folder.is_dir():
+            _warn(f"records: reading {folder}/ (the first of {DEFAULT_RECORDS}/ and {RESULTS_RECORDS}/ found here; "
+                  "choose with --records DIR)")
+            return [folder]
+    _warn(f"records: none read ({DEFAULT_RECORDS}/ and {RESULTS_RECORDS}/ are not here; choose with --records DIR)")
+    return []
 
 
 @leaderboard.command("check")

@@ -47,7 +47,8 @@ DEFAULT_OUT = "nbench-results"
 @click.option("--targets", "targets_path", type=click.Path(dir_okay=False), default=None,
               help="NLB test-phase target file [default: <data dir>/nlb/eval_data_test.h5].")
 @click.option("--save-submission", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the predictions as an NLB-layout submission .h5 (with --seeds: <name>-seed<N>.h5).")
+              help="Also write the predictions as an NLB-layout submission .h5; with --seeds, '{seed}' in the name "
+                   "is the seed (else -seed<N> is added).")
 @click.option("--resume", is_flag=True, help="Skip seeds whose run key already has an ok record in --out.")
 def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: str | None, config_file: Path | None,
         set_pairs: tuple[str, ...], device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
@@ -83,8 +84,7 @@ def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: s
         if record is not None:
             show_record(Record.from_dict(record), record_path(out_dir, task, model, job.key))
         if save_submission is not None and job.key in summary.predictions:
-            path = save_submission if len(seeds) == 1 else save_submission.with_name(
-                f"{save_submission.stem}-seed{job.args[0].seed}{save_submission.suffix}")
+            path = submission_path(save_submission, job.args[0].seed, several=len(seeds) > 1)
             write_submission(path, summary.predictions[job.key])
             click.echo(f"submission: {path}")
     _raise_failures(planned.jobs, summary, store.root)
@@ -103,6 +103,14 @@ def parse_seeds(seed_list: str | None, seed: int | None) -> list[int]:
     if not seeds or min(seeds) < 0:
         raise ConfigError(f"--seeds {seed_list!r}: expected integers >= 0 separated by commas, e.g. 0,1,2")
     return list(dict.fromkeys(seeds))
+
+
+def submission_path(template: Path, seed: int, several: bool) -> Path:
+    """``--save-submission`` for one seed: ``{seed}`` in the name is replaced; with several seeds and no
+    ``{seed}``, ``-seed<N>`` is added before the suffix."""
+    if "{seed}" in template.name:
+        return template.with_name(template.name.replace("{seed}", str(seed)))
+    return template.with_name(f"{template.stem}-seed{seed}{template.suffix}") if several else template
 
 
 def _quiet(line: str) -> None:

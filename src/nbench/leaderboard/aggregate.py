@@ -93,10 +93,24 @@ class Row:
 
     @property
     def origin(self) -> str:
-        """``"reproduced"`` for baseline runs of the trusted records folder, else ``"submitted"``."""
-        if self.entry is None and all(r.kind == "run" for r in self.records):
-            return "reproduced"
-        return "submitted"
+        """Where the row's numbers come from (see :data:`ORIGINS`)."""
+        if self.entry is not None:
+            return "rescored" if all(path.suffix == ".h5" for _, path in self.entry.seeds) else "reported"
+        if all(r.kind == "run" for r in self.records):
+            return "trained"
+        if all(r.kind == "run" or r.submission for r in self.records):
+            return "rescored"
+        return "reported"
+
+
+#: Row origins: trained and scored by nbench's own code (the trusted records folder, which CI regenerates),
+#: scored from committed prediction files (models too slow for CI, leaderboard entries' .h5 files), or a record
+#: passed in by hand (an entry's .json record), shown as reported and never as reproduced.
+ORIGINS = {
+    "trained": "trained and scored by CI",
+    "rescored": "scored by CI from committed predictions",
+    "reported": "reported",
+}
 
 
 def mean_interval(values: Sequence[float]) -> tuple[float, float | None, tuple[float, float] | None]:

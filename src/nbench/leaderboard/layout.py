@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from nbench.leaderboard.aggregate import MetricSummary, Row, rank_with_ties
+from nbench.leaderboard.aggregate import ORIGINS, MetricSummary, Row, rank_with_ties
 from nbench.leaderboard.entries import safe_url
 from nbench.metrics import METRICS
 
@@ -20,6 +20,13 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rate recovery", ("rate R2 heldout", "rate R2 heldin")),
 )
 OTHER_FAMILY = "other metrics"
+#: Why rows of a table can tie exactly, by family (shown when they do).
+TIE_REASONS = {
+    "forward prediction": "the classic baselines (mean_rate, smoothing, GPFA) share one forward rule, each "
+                          "neuron's mean training count per bin over the forward window, so they tie on this table "
+                          "by construction; only models that predict the forward window themselves (e.g. NDT) "
+                          "differ here",
+}
 
 
 def slug(text: str) -> str:
@@ -36,8 +43,9 @@ def families_of(metric_names: Iterable[str]) -> list[tuple[str, list[str]]]:
     return [(fam, members) for fam, members in out if members]
 
 
-def build_layout(rows: list[Row]) -> list[dict[str, Any]]:
-    """Tabs of boards of tables from aggregated rows (see the module docstring)."""
+def build_layout(rows: list[Row], models: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Tabs of boards of tables from aggregated rows (see the module docstring); each board lists which of
+    ``models`` (the registered ones) have no row on it yet."""
     tabs: dict[tuple[str, float | None], dict[tuple[str, str, str, str], list[Row]]] = {}
     for row in rows:
         k = row.key
@@ -49,7 +57,7 @@ def build_layout(rows: list[Row]) -> list[dict[str, Any]]:
         tab_id = _unique(slug(f"{dataset}-{bin_label}"), used_ids)
         out.append({
             "id": tab_id, "dataset": dataset, "bin_ms": bin_ms, "label": f"{dataset} · {bin_label}",
-            "boards": [_board(tab_id, key, board_rows, used_ids) for key, board_rows in sorted(boards.items())],
+            "boards": [_board(tab_id, key, board_rows, used_ids, models) for key, board_rows in sorted(boards.items())],
         })
     return out
 
@@ -62,7 +70,8 @@ def _unique(base: str, used: set[str]) -> str:
     return candidate
 
 
-def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: set[str]) -> dict[str, Any]:
+def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: set[str],
+           models: Iterable[str]) -> dict[str, Any]:
     task, task_version, phase, dataset_version = key
     board_id = _unique(slug(f"{tab_id}-{task}-v{task_version}-{phase}"), used)
     tables = []
@@ -75,14 +84,30 @@ def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: s
         tables.append({
             "id": _unique(slug(f"{board_id}-{family}"), used), "family": family, "rank_metric": metrics[0],
             "metrics": [_metric_info(name, rows) for name in metrics], "ranking": ranking,
+            "note": tie_note(family, metrics[0], members),
         })
     references = {}
     for row in rows:
         for name, summary in row.references.items():
             references.setdefault(name, summary_dict(summary))
+    shown = {row.key.model for row in rows if row.entry is None}
     return {"id": board_id, "task": task, "task_version": task_version, "phase": phase,
             "dataset_version": dataset_version, "tables": tables, "references": references,
+            "missing_models": sorted(set(models) - shown),
             "rows": {row.key.row_id: row_dict(row) for row in rows}}
+
+
+def tie_note(family: str, metric: str, rows: list[Row]) -> str | None:
+    """A note when two or more rows have exactly the same per-seed values of the table's rank metric."""
+    groups: dict[tuple[float, ...], list[str]] = {}
+    for row in rows:
+        groups.setdefault(tuple(round(v, 12) for v in row.metrics[metric].values), []).append(row.key.model)
+    tied = [names for names in groups.values() if len(names) > 1]
+    if not tied:
+        return None
+    which = "; ".join(", ".join(sorted(set(names))) for names in tied)
+    reason = TIE_REASONS.get(family)
+    return f"identical {metric} values: {which}" + (f". Why: {reason}." if reason else ".")
 
 
 def _sort_mean(rows: list[Row], row_id: str, metric: str) -> float:
@@ -112,7 +137,7 @@ def row_dict(row: Row) -> dict[str, Any]:
     return {
         "id": k.row_id, "model": k.model, "config_hash": k.config_hash, "origin": row.origin,
         "kind": sorted({r.kind for r in row.records}), "n_runs": len(row.records), "n_failed": row.n_failed,
-        "scored_by_ci": entry is not None and all(path.suffix == ".h5" for _, path in entry.seeds),
+        "origin_label": ORIGINS[row.origin], "scored_by_ci": row.origin != "reported",
         "seeds": [r.seed for r in row.records],
         "entry": None if entry is None else {
             "id": entry.id, "authors": list(entry.authors), "description": entry.description,

@@ -10,7 +10,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-ORIGIN_COLORS = {"reproduced": "#1f6feb", "submitted": "#d9480f"}
+ORIGIN_COLORS = {"trained": "#1f6feb", "rescored": "#8250df", "reported": "#d9480f"}
 _RC = {"svg.hashsalt": "nbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}
 #: y metric of the co-bps scatter, in order of preference (behavior where the dataset has it).

@@ -30,12 +30,17 @@ from nbench import __version__
 from nbench.errors import ValidationError
 from nbench.io import atomic_path
 from nbench.leaderboard import plots
-from nbench.leaderboard.aggregate import INTERVAL_T, GroupKey, aggregate, group_key
+from nbench.leaderboard.aggregate import INTERVAL_T, ORIGINS, GroupKey, aggregate, group_key
 from nbench.leaderboard.entries import Entry, Scorer, entry_records, load_entries
 from nbench.leaderboard.layout import build_layout
 from nbench.results import Record, load_records
 
 MARKER = ".nbench-site"
+ORIGIN_HELP = {
+    "trained": "trained and scored by nbench from the baseline code (CI reruns these runs before every build)",
+    "rescored": "predictions in committed files (runs too slow for CI, leaderboard entries), scored by CI",
+    "reported": "a record passed in by hand, shown as reported (not rescored)",
+}
 RESULTS_SCHEMA = "nbench-leaderboard/1"
 
 
@@ -72,13 +77,16 @@ def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: 
 
 def build_site(records_dirs: Sequence[Path], submissions_dir: Path | None, out_dir: Path, scorer: Scorer,
                warn: Callable[[str], None] = print,
-               progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Build the site into ``out_dir`` (replacing a previous build there); see the module docstring."""
+               progress: Callable[[str], None] | None = None, models: Sequence[str] = ()) -> BuildResult:
+    """Build the site into ``out_dir`` (replacing a previous build there); see the module docstring.
+
+    ``models``: the registered models; each board names those without a row on it.
+    """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     items, entries = collect(records_dirs, submissions_dir, scorer, warn, progress)
     rows = aggregate(items, {e.id: e for e in entries})
-    tabs = build_layout(rows)
+    tabs = build_layout(rows, models)
     files: dict[str, bytes] = {}
     for tab in tabs:
         for board in tab["boards"]:
@@ -176,7 +184,7 @@ def render_index(tabs: list[dict[str, Any]], generated: str) -> str:
     csp = (f"default-src 'none'; img-src 'self'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
     return env.get_template("index.html").render(tabs=tabs, generated=generated, version=__version__,
-                                                    css=css, js=js, csp=csp)
+                                                    css=css, js=js, csp=csp, origins=ORIGINS, origin_help=ORIGIN_HELP)
 
 
 def _check_out_dir(out: Path) -> None:

@@ -66,8 +66,8 @@ def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | N
             stem = item.predictions / spec.task / spec.model / planned.run_key
             record, predictions = stem.with_suffix(".json"), stem.with_suffix(".h5")
             if not (record.is_file() and predictions.is_file()):
-                out.pending.append(f"{label}: commit {predictions} and {record} (train them with "
-                                   "`nbench sweep ... --train-committed`)")
+                out.pending.append(f"{label}: no committed predictions; add {_shown(predictions)} and "
+                                   f"{_shown(record)} (`nbench sweep SWEEP.yaml --train-committed` writes them)")
                 continue
             out.jobs.append(Job(fn=rescore_run, args=(spec, str(record), str(predictions), invocation), **common))
             continue
@@ -76,6 +76,14 @@ def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | N
         keep = keep_predictions or item.predictions is not None
         out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep, log), **common))
     return out
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _config_label(spec: object) -> str:
