@@ -28,3 +28,7 @@ class UnknownNameError(NbenchError):
 
 class ConfigError(NbenchError):
     """A model or run configuration is invalid."""
+
+
+class OutputError(NbenchError):
+    """An output cannot be written where asked (permissions, a full or read-only disk, no file locking)."""

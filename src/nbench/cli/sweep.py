@@ -12,6 +12,7 @@ import click
 
 from nbench.cli.run import DEFAULT_OUT
 from nbench.runs.sweep import EXECUTORS
+from nbench.runs.sweepfile import SweepRun
 
 
 def echo_err(line: str) -> None:
@@ -40,10 +41,13 @@ def terminate_as_interrupt() -> None:
 @click.option("--rerun", is_flag=True, help="Run every run again, replacing stored records.")
 @click.option("--train-committed", is_flag=True,
               help="Train the runs of blocks with `predictions:` and write their predictions there to commit.")
+@click.option("--tasks", "only_tasks", default=None, metavar="A,B", help="Only the runs of these tasks.")
+@click.option("--models", "only_models", default=None, metavar="A,B", help="Only the runs of these models.")
 @click.option("--dry-run", is_flag=True, help="List the runs and their stored status; run nothing.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data directory.")
 def sweep(sweep_file: Path, out_dir: Path, executor: str, address: str | None, workers: int | None,
-          retry_failed: bool, rerun: bool, train_committed: bool, dry_run: bool, data_dir: str | None) -> None:
+          retry_failed: bool, rerun: bool, train_committed: bool, only_tasks: str | None, only_models: str | None,
+          dry_run: bool, data_dir: str | None) -> None:
     """Run every run of SWEEP_FILE (tasks x models x config values x seeds) that has no record in --out yet.
 
     A finished run (its run key has an ok record) is skipped; a failed one is skipped unless --retry-failed.
@@ -59,7 +63,7 @@ def sweep(sweep_file: Path, out_dir: Path, executor: str, address: str | None, w
     from nbench.runs.sweep import make_executor, plan_jobs, run_jobs
     from nbench.runs.sweepfile import load_sweep
 
-    runs = load_sweep(sweep_file, data_dir)
+    runs = select(load_sweep(sweep_file, data_dir), only_tasks, only_models)
     invocation = shlex.join(["nbench", *sys.argv[1:]])
     planned = plan_jobs(runs, out_dir, invocation=invocation, train_committed=train_committed)
     store = KeyedStore(out_dir)
@@ -79,6 +83,14 @@ def sweep(sweep_file: Path, out_dir: Path, executor: str, address: str | None, w
                + (f", {len(planned.pending)} pending committed predictions" if planned.pending else ""))
     if summary.failed:
         sys.exit(1)
+
+
+def select(runs: list[SweepRun], tasks: str | None, models: str | None) -> list[SweepRun]:
+    """The runs of the named tasks and models (comma-separated; None: all)."""
+    keep_tasks = {t.strip() for t in tasks.split(",")} if tasks else None
+    keep_models = {m.strip() for m in models.split(",")} if models else None
+    return [r for r in runs if (keep_tasks is None or r.spec.task in keep_tasks)
+            and (keep_models is None or r.spec.model in keep_models)]
 
 
 def _report_pending(pending: list[str]) -> None:

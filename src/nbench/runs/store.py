@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbench.errors import ValidationError
+from nbench.errors import OutputError, ValidationError
 from nbench.io import write_json_atomic
 from nbench.results import Record, find_record, legacy_record_paths, load_record, record_path, write_record
 
@@ -73,6 +73,10 @@ def try_lock(path: Path) -> KeyLock | None:
         except BlockingIOError:
             os.close(fd)
             return None
+        except OSError as exc:  # ENOLCK: a network file system mounted without locking
+            os.close(fd)
+            raise OutputError(f"{path.parent}: cannot lock files here ({exc.strerror}); results folders need a "
+                              "file system with flock (docs/sweeps.md)") from None
         if _same_file(path, fd):
             os.ftruncate(fd, 0)
             os.write(fd, f"{socket.gethostname()} pid {os.getpid()} since {time.time():.0f}\n".encode())
