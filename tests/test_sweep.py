@@ -221,3 +221,33 @@ def test_records_and_leaderboard_loading_ignore_lock_files(tmp_path: Path) -> No
     write_record(make_record(), tmp_path)
     (tmp_path / "lorenz" / "smoothing" / ".x.lock").write_text("host pid 1\n")
     assert len(load_records(tmp_path)) == 1
+
+
+def test_progress_counts_and_eta() -> None:
+    from types import SimpleNamespace
+
+    from nbench.runs.progress import Progress, clock
+
+    lines: list[str] = []
+    progress = Progress(log=lines.append)
+    job = SimpleNamespace(label="t m seed 0")
+    progress.skip(job)
+    progress.begin(total=5, to_run=4, executor=SimpleNamespace(slots=2, name="ray"))
+    assert lines[-1] == "sweep: 5 runs; 1 already stored (skipped), 4 to run on ray (2 at a time)"
+    assert progress.eta() is None
+    progress.start(job), progress.start(job)
+    progress.finish(job, 10.0)
+    progress.finish(job, 30.0, error="boom")
+    assert progress.eta() == 2 * 20.0 / 2  # two left, 20 s each on average, two at a time
+    assert lines[-1] == "[2/4] FAILED t m seed 0 (30.0 s): boom | done 1, running 0, failed 1, skipped 1, ETA 0:00:20"
+    assert clock(3725) == "1:02:05"
+
+
+def test_errors_are_one_line_and_bounded() -> None:
+    from nbench.runs.jobs import MAX_ERROR, one_line
+
+    assert one_line(ConfigError("model 'x': bad")) == "model 'x': bad"
+    assert one_line(ValueError("first\nsecond")) == "ValueError: first"
+    assert one_line(RuntimeError()) == "RuntimeError"
+    long = one_line(RuntimeError("x" * 5000))
+    assert len(long) == MAX_ERROR and long.endswith("...")

@@ -79,12 +79,16 @@ def call_limited(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], threa
         return fn(*args)
 
 
+MAX_ERROR = 1000  # characters of an error kept in a failure record (the traceback file has all of it)
+
+
 def one_line(exc: BaseException) -> str:
     """The error as one line: a user error's own message, else ``Type: first line of the message``."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, NbenchError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if not isinstance(exc, NbenchError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = text or type(exc).__name__
+    return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 3] + "..."
 
 
 def error_detail(exc: BaseException) -> str:
