@@ -63,6 +63,8 @@ def sweep(sweep_file: Path, out_dir: Path, executor: str, address: str | None, w
     from nbench.runs.sweep import make_executor, plan_jobs, run_jobs
     from nbench.runs.sweepfile import load_sweep
 
+    if executor != "ray" and (address is not None or workers is not None):
+        raise click.UsageError("--address and --workers go with --executor ray")
     runs = select(load_sweep(sweep_file, data_dir), only_tasks, only_models)
     invocation = shlex.join(["nbench", *sys.argv[1:]])
     planned = plan_jobs(runs, out_dir, invocation=invocation, train_committed=train_committed)
