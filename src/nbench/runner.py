@@ -104,7 +104,7 @@ def plan(spec: RunSpec) -> PlannedRun:
     """Resolve ``spec`` (task, model, capabilities, config, phase, run key) without building any data.
 
     Raises the same one-line errors as :func:`run` for an unknown task or model, a model that cannot serve the
-    task, or a bad config.
+    task, a bad config or an unavailable device (the model is built once to check them).
     """
     task = make_task(spec.task, spec.data_dir, spec.targets_path)
     model_cls = registry.get("models", spec.model)
@@ -112,6 +112,7 @@ def plan(spec: RunSpec) -> PlannedRun:
     check_capabilities(task.info, spec.model, caps)
     config = model_cls.make_config(task.info.preset_family, spec.override_dict(), bin_ms=task.info.bin_ms)
     config_dict = config_to_dict(config)
+    model_cls(config, seed=spec.seed, workdir=None, device=spec.device)  # config and device checked now
     phase = task.resolve_phase(spec.phase)
     task_meta = task_record(task, phase)
     pin = task.info.pin
