@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from nbench.errors import ValidationError
+from nbench.h5chunks import read_into
 from nbench.io import open_h5_checked, refuse_links
 from nbench.submission import ALL_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
@@ -237,10 +238,9 @@ def _read_group(group: h5py.Group, path: Path, name: str) -> dict[str, np.ndarra
 
 
 def _read_into(obj: h5py.Dataset, out: np.ndarray, where: tuple, path: Path, group: str, key: str) -> None:
-    """Read dataset ``obj`` into ``out[where]`` (HDF5 converts the type on the way)."""
+    """Read dataset ``obj`` into ``out[where]``, cast on the way (chunks inflated in parallel)."""
     try:
-        if obj.size:
-            obj.read_direct(out, dest_sel=where)
+        read_into(obj, out, where)
     except (OSError, ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValidationError(f"{path}: group {group!r} key {key!r}: data unreadable, file damaged or truncated "
