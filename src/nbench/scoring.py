@@ -12,7 +12,8 @@ Which metrics are computed follows ``nlb_tools.evaluation.evaluate`` exactly:
 
 nbench adds ``co-bps per neuron`` and ``fp-bps per neuron`` (MtM's neuron-averaged form), ``rate R2 heldin`` /
 ``rate R2 heldout`` when the targets carry true rates; ``reference_metrics`` passes ``targets.reference``
-through. Every array is cast to float64 first, as nlb_tools does. Metrics marked ``bootstrap_ci`` in
+through. Every value is cast to float64 before any arithmetic, as nlb_tools does (the training rates, the
+largest array, chunk by chunk inside the vel R2 decoder). Metrics marked ``bootstrap_ci`` in
 ``nbench.metrics.METRICS`` get a 95% percentile interval over eval trials from one shared set of resamples
 (``n`` is the number of eval trials).
 """
@@ -47,7 +48,8 @@ def _f64(array: np.ndarray | None) -> np.ndarray | None:
 
 
 def _concat_neurons(group: str, split: str, heldin: np.ndarray, heldout: np.ndarray) -> np.ndarray:
-    """Held-in then held-out neurons on the last axis, as one float64 array (no copy when read as one buffer)."""
+    """Held-in then held-out neurons on the last axis as one array (no copy when read as one buffer; float32
+    stays float32, so callers cast where they need float64)."""
     if heldin.shape[:-1] != heldout.shape[:-1]:
         raise ValidationError(f"group {group!r}: {split}_rates_heldin shape {heldin.shape} and "
                               f"{split}_rates_heldout shape {heldout.shape} differ in trials x bins")
@@ -95,13 +97,13 @@ def score_group(sub: Submission, targets: Targets, *, bootstrap: int = 1000,
     """
     group = sub.group
     spikes = _f64(targets.eval_spikes_heldout)
-    rates_in, rates_out = _f64(sub.eval_rates_heldin), _f64(sub.eval_rates_heldout)
+    rates_in, rates_out = sub.eval_rates_heldin, sub.eval_rates_heldout
     if rates_in is None or rates_out is None:
         raise ValidationError(f"group {group!r}: eval_rates_heldin and eval_rates_heldout are required")
     n_eval = int(spikes.shape[0])
     scorer = _GroupScorer(group, n_eval, resample_weights(n_eval, bootstrap, seed) if bootstrap else None)
-    _add_bps(scorer, "co-bps", rates_out, spikes)
-    eval_rates = _concat_neurons(group, "eval", rates_in, rates_out)
+    _add_bps(scorer, "co-bps", _f64(rates_out), spikes)
+    eval_rates = _f64(_concat_neurons(group, "eval", rates_in, rates_out))
     _add_behavior(scorer, sub, targets, eval_rates, spikes)
     if targets.psth is not None:
         _add_psth(scorer, targets, eval_rates)
@@ -110,6 +112,7 @@ def score_group(sub: Submission, targets: Targets, *, bootstrap: int = 1000,
     for side, pred in (("heldin", rates_in), ("heldout", rates_out)):
         true = _f64(getattr(targets, f"eval_true_rates_{side}"))
         if true is not None:
+            pred = _f64(pred)
             scorer.add(f"rate R2 {side}", lambda p=pred, t=true: rate_r2(p, t),
                        lambda w, p=pred, t=true: r2_from_stats(r2_stats_3d(t, p), w))
     return scorer.values
@@ -185,8 +188,8 @@ def _add_forward(scorer: _GroupScorer, sub: Submission, targets: Targets) -> Non
     if missing:
         raise ValidationError(f"group {scorer.group!r}: fp-bps needs {missing[0]} (held-in forward arrays are "
                               "present)")
-    rates = _concat_neurons(scorer.group, "eval_forward", sub.eval_rates_heldin_forward,
-                            sub.eval_rates_heldout_forward)
+    rates = _f64(_concat_neurons(scorer.group, "eval_forward", sub.eval_rates_heldin_forward,
+                                 sub.eval_rates_heldout_forward))
     spikes = np.concatenate([targets.eval_spikes_heldin_forward, targets.eval_spikes_heldout_forward], axis=-1,
                             dtype=np.float64)
     _add_bps(scorer, "fp-bps", rates, spikes)

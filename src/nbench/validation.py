@@ -212,7 +212,8 @@ def _check_consistency(group: h5py.Group, where: str) -> None:
 
 
 def _read_group(group: h5py.Group, path: Path, name: str) -> dict[str, np.ndarray]:
-    """Every dataset of ``group`` as float64, converted while reading (no float32 copy).
+    """Every dataset of ``group``: float32 data stay float32 (exact, half the memory; the metrics cast to
+    float64 where they compute), any other numeric type becomes float64.
 
     A held-in / held-out pair of the same split (shapes already checked to agree in trials x bins) is read
     into one trials x bins x (held-in + held-out) buffer and returned as its two views, so that the scorer
@@ -225,16 +226,20 @@ def _read_group(group: h5py.Group, path: Path, name: str) -> dict[str, np.ndarra
         if heldout is None or heldin.ndim != 3 or heldin.shape[:2] != heldout.shape[:2]:
             continue
         n_in = heldin.shape[2]
-        both = np.empty(heldin.shape[:2] + (n_in + heldout.shape[2],))
+        both = np.empty(heldin.shape[:2] + (n_in + heldout.shape[2],), dtype=_read_dtype(heldin, heldout))
         _read_into(heldin, both, np.s_[..., :n_in], path, name, heldin_key)
         _read_into(heldout, both, np.s_[..., n_in:], path, name, heldout_key)
         arrays[heldin_key], arrays[heldout_key] = both[..., :n_in], both[..., n_in:]
     for key in group:
         if key not in arrays:
             obj = group[key]
-            arrays[key] = np.empty(obj.shape)
+            arrays[key] = np.empty(obj.shape, dtype=_read_dtype(obj))
             _read_into(obj, arrays[key], np.s_[...], path, name, key)
     return arrays
+
+
+def _read_dtype(*datasets: h5py.Dataset) -> type:
+    return np.float32 if all(d.dtype == np.float32 for d in datasets) else np.float64
 
 
 def _read_into(obj: h5py.Dataset, out: np.ndarray, where: tuple, path: Path, group: str, key: str) -> None:

@@ -20,7 +20,9 @@ different alphas within ``TIE_TOLERANCE`` whose eval R2s disagree. The fallback 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -71,7 +73,8 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
                          eval_y: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Fit NLB's cross-validated ridge on train samples and score it on eval samples.
 
-    All arrays are samples x features / outputs with NaN-behaviour samples already dropped.
+    All arrays are samples x features / outputs with NaN-behaviour samples already dropped. Rates may be
+    float32 (as read from a submission file): they are cast to float64 chunk by chunk, before any arithmetic.
 
     Returns
     -------
@@ -89,14 +92,16 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
         return _sklearn_decoder(train_x, train_y, eval_x, eval_y)
     # One BLAS thread: the products here are small enough that threads gain little on an idle machine, and
     # a p x p eigh or a 48k x 182 Gram ran 4-300x slower multi-threaded on a loaded 2-core machine (measured).
-    with threadpool_limits(limits=1):
-        x_mean, y_mean = train_x.mean(axis=0), train_y.mean(axis=0)
-        centred = _Centred(x_mean)
+    # Folds are independent, so they are shared among a few Python threads instead (numpy releases the GIL).
+    with threadpool_limits(limits=1), ThreadPoolExecutor(min(N_FOLDS, os.cpu_count() or 1)) as pool:
+        x_mean, y_mean = train_x.mean(axis=0, dtype=np.float64), train_y.mean(axis=0)
         folds = list(pairwise(bounds))
-        blocks = [_BlockSums.of(centred, train_x[a:b], train_y[a:b] - y_mean) for a, b in folds]
-        means = _cv_r2(blocks, folds, centred, train_x, train_y, y_mean).mean(axis=0)
+        blocks = list(pool.map(lambda f: _BlockSums.of(_Centred(x_mean), train_x[f[0]:f[1]],
+                                                       train_y[f[0]:f[1]] - y_mean), folds))
+        cv = list(pool.map(lambda f: _fold_r2(blocks, f, x_mean, train_x, train_y, y_mean), range(len(folds))))
+        means = np.mean(cv, axis=0)
         candidates = np.flatnonzero(means >= means.max() - TIE_TOLERANCE)
-        preds = _BlockSums.total(blocks).predict(centred, eval_x, ALPHAS[candidates]) + y_mean
+        preds = _BlockSums.total(blocks).predict(_Centred(x_mean), eval_x, ALPHAS[candidates]) + y_mean
     scores = [r2_score_uniform(eval_y, preds[:, i]) for i in range(len(candidates))]
     if max(scores) - min(scores) > AGREEMENT:
         logger.debug("vel R2: near-tied alphas disagree on eval, using scikit-learn's grid search")
@@ -106,18 +111,16 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
     return float(scores[i]), preds[:, i], float(ALPHAS[best])
 
 
-def _cv_r2(blocks: list[_BlockSums], folds: list[tuple[int, int]], centred: _Centred, train_x: np.ndarray,
-           train_y: np.ndarray, y_mean: np.ndarray) -> np.ndarray:
-    """Test-fold R2 (sklearn rules, uniform average over outputs) of every fold and alpha: folds x alphas."""
-    cv = np.empty((len(folds), len(ALPHAS)))
-    for f, (a, b) in enumerate(folds):
-        system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
-        pred = system.predict(centred, train_x[a:b], ALPHAS) + y_mean
-        y_test = train_y[a:b]
-        numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
-        denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
-        cv[f] = r2_force_finite(numerator, denominator).mean(axis=1)
-    return cv
+def _fold_r2(blocks: list[_BlockSums], fold: int, x_mean: np.ndarray, train_x: np.ndarray, train_y: np.ndarray,
+             y_mean: np.ndarray) -> np.ndarray:
+    """Test R2 (sklearn rules, uniform average over outputs) of fold ``fold`` for every alpha."""
+    a, b = (sum(blk.n for blk in blocks[:fold]), sum(blk.n for blk in blocks[: fold + 1]))
+    system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != fold])
+    pred = system.predict(_Centred(x_mean), train_x[a:b], ALPHAS) + y_mean
+    y_test = train_y[a:b]
+    numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
+    denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
+    return r2_force_finite(numerator, denominator).mean(axis=1)
 
 
 def _has_constant_fold(y: np.ndarray, bounds: np.ndarray) -> bool:
@@ -131,13 +134,13 @@ def _sklearn_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarra
     from sklearn.model_selection import GridSearchCV
 
     search = GridSearchCV(Ridge(), {"alpha": ALPHAS})
-    search.fit(train_x, train_y)
-    pred = search.predict(eval_x)
+    search.fit(np.asarray(train_x, dtype=np.float64), train_y)
+    pred = search.predict(np.asarray(eval_x, dtype=np.float64))
     return float(r2_score(eval_y, pred)), pred, float(search.best_params_["alpha"])
 
 
 class _Centred:
-    """Samples minus the training mean, served in row chunks from one reused buffer.
+    """Samples minus the training mean, served in float64 row chunks from one reused buffer.
 
     Centring keeps the Gram matrices free of cancellation; doing it chunk by chunk (instead of one centred copy
     of all samples) keeps the data in cache between the subtraction and the product, and allocates no
