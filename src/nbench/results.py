@@ -39,6 +39,7 @@ from nbench.errors import ValidationError
 from nbench.io import write_json_atomic
 
 SCHEMA_VERSION = 2
+ALL_QUERIES = "(all)"  # a session's pooled values in ``breakdown``
 
 
 @dataclass
@@ -73,6 +74,14 @@ class Record:
     submission: dict[str, Any] | None = None
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
+
+    def sessions(self) -> dict[str, dict[str, MetricValue]]:
+        """Each session's pooled metrics (``breakdown[session]["(all)"]``) for a task of two or more sessions,
+        else ``{}``."""
+        if len(self.breakdown) < 2:
+            return {}
+        return {session: queries[ALL_QUERIES] for session, queries in self.breakdown.items()
+                if ALL_QUERIES in queries}
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -90,6 +90,7 @@ class Row:
     references: dict[str, MetricSummary]
     n_failed: int = 0
     entry: Entry | None = field(default=None, repr=False)
+    sessions: dict[str, dict[str, MetricSummary]] = field(default_factory=dict)  # metric -> session -> summary
 
     @property
     def origin(self) -> str:
@@ -174,7 +175,7 @@ def aggregate(items: Iterable[tuple[GroupKey, Record]], entries: dict[str, Entry
             continue
         rows.append(Row(key=key, records=ok, metrics=_summaries(ok, "metrics"),
                         references=_summaries(ok, "reference"), n_failed=len(groups[key]) - _n_ok(groups[key]),
-                        entry=(entries or {}).get(key.entry) if key.entry else None))
+                        entry=(entries or {}).get(key.entry) if key.entry else None, sessions=_session_summaries(ok)))
     return rows
 
 
@@ -201,6 +202,22 @@ def _summaries(records: list[Record], section: str) -> dict[str, MetricSummary]:
         summary = summarize(name, higher, samples)
         if summary is not None:
             out[name] = summary
+    return out
+
+
+def _session_summaries(records: list[Record]) -> dict[str, dict[str, MetricSummary]]:
+    """Per-session metrics of a multi-session task over seeds: metric -> session -> summary ({} otherwise)."""
+    samples: dict[str, dict[str, list[tuple[int | None, MetricValue]]]] = {}
+    for record in records:
+        for session, values in record.sessions().items():
+            for name, mv in values.items():
+                samples.setdefault(name, {}).setdefault(session, []).append((record.seed, mv))
+    out: dict[str, dict[str, MetricSummary]] = {}
+    for name, by_session in samples.items():
+        for session in sorted(by_session):
+            summary = summarize(name, by_session[session][0][1].higher_is_better, by_session[session])
+            if summary is not None:
+                out.setdefault(name, {})[session] = summary
     return out
 
 

@@ -20,6 +20,8 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rate recovery", ("rate R2 heldout", "rate R2 heldin")),
 )
 OTHER_FAMILY = "other metrics"
+#: Behaviour metrics named by a task's behaviour spec (``choice accuracy (decoded)``, ``whisker R2 (predicted)``).
+BEHAVIOR_SUFFIXES = (" (decoded)", " (predicted)")
 #: Why rows of a table can tie exactly, by family (shown when they do).
 TIE_REASONS = {
     "forward prediction": "the classic baselines (mean_rate, smoothing, GPFA) share one forward rule, each "
@@ -38,25 +40,33 @@ def families_of(metric_names: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Group metric names into families (known order first, unknown metrics in one extra family)."""
     present = set(metric_names)
     known = {m for _, members in FAMILIES for m in members}
-    out = [(fam, [m for m in members if m in present]) for fam, members in FAMILIES]
-    out.append((OTHER_FAMILY, sorted(present - known)))
+    named = sorted(m for m in present - known if m.endswith(BEHAVIOR_SUFFIXES))  # decoded before predicted
+    out = [(fam, [m for m in members if m in present] + (named if fam == "behavior" else []))
+           for fam, members in FAMILIES]
+    out.append((OTHER_FAMILY, sorted(present - known - set(named))))
     return [(fam, members) for fam, members in out if members]
 
 
 def build_layout(rows: list[Row], models: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Tabs of boards of tables from aggregated rows (see the module docstring); each board lists which of
-    ``models`` (the registered ones) have no row on it yet."""
-    tabs: dict[tuple[str, float | None], dict[tuple[str, str, str, str], list[Row]]] = {}
+    ``models`` (the registered ones) have no row on it yet.
+
+    A task of several sessions (the region-prediction families) gets a tab of its own, labelled with the task's
+    family (``multi_region · 20 ms · inter``), and its tables show each session's value beside the mean.
+    """
+    multi = {row.key.task for row in rows if row.sessions}
+    tabs: dict[tuple[str, float | None, str], dict[tuple[str, str, str, str], list[Row]]] = {}
     for row in rows:
         k = row.key
-        tabs.setdefault((k.dataset, k.bin_ms), {}).setdefault(
+        tabs.setdefault((k.dataset, k.bin_ms, k.task if k.task in multi else ""), {}).setdefault(
             (k.task, k.task_version, k.phase, k.dataset_version), []).append(row)
     out, used_ids = [], set()
-    for (dataset, bin_ms), boards in sorted(tabs.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+    for (dataset, bin_ms, task), boards in sorted(tabs.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
         bin_label = f"{bin_ms:g} ms" if bin_ms is not None else "bin size unknown"
-        tab_id = _unique(slug(f"{dataset}-{bin_label}"), used_ids)
+        label = f"{dataset} · {bin_label}" + (f" · {task.removeprefix(dataset + '_')}" if task else "")
+        tab_id = _unique(slug(label), used_ids)
         out.append({
-            "id": tab_id, "dataset": dataset, "bin_ms": bin_ms, "label": f"{dataset} · {bin_label}",
+            "id": tab_id, "dataset": dataset, "bin_ms": bin_ms, "label": label,
             "boards": [_board(tab_id, key, board_rows, used_ids, models) for key, board_rows in sorted(boards.items())],
         })
     return out
@@ -84,6 +94,7 @@ def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: s
         tables.append({
             "id": _unique(slug(f"{board_id}-{family}"), used), "family": family, "rank_metric": metrics[0],
             "metrics": [_metric_info(name, rows) for name in metrics], "ranking": ranking,
+            "sessions": sorted({s for row in members for s in row.sessions.get(metrics[0], {})}),
             "note": tie_note(family, metrics[0], members),
         })
     references = {}
@@ -143,6 +154,8 @@ def row_dict(row: Row) -> dict[str, Any]:
             "id": entry.id, "authors": list(entry.authors), "description": entry.description,
             "paper": safe_url(entry.paper), "code": safe_url(entry.code)},
         "metrics": {name: summary_dict(s) for name, s in row.metrics.items()},
+        "sessions": {name: {session: summary_dict(s) for session, s in by_session.items()}
+                     for name, by_session in row.sessions.items()},
         "provenance": provenance(row),
     }
 

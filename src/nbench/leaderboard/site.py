@@ -147,19 +147,23 @@ def _csv_text(value: object) -> object:
 
 
 def table_csv(table: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
-    """One CSV line per ranked row: identity, then mean, sd, n and 95% interval of every metric."""
+    """One CSV line per ranked row: identity, then mean, sd, n and 95% interval of every metric, and of the rank
+    metric in each session (tasks of several sessions)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     head = ["rank", "tied", "model", "entry", "origin", "config_hash", "n_runs"]
-    for m in table["metrics"]:
-        head += [f"{m['name']} {part}" for part in ("mean", "sd", "n", "ci95_lo", "ci95_hi")]
+    rank_metric = table["metrics"][0]["name"]
+    columns = [(m["name"], None) for m in table["metrics"]] + [(rank_metric, s) for s in table["sessions"]]
+    for name, session in columns:
+        label = _csv_text(name if session is None else f"{name} [{session}]")
+        head += [f"{label} {part}" for part in ("mean", "sd", "n", "ci95_lo", "ci95_hi")]
     writer.writerow(head)
     for ranked in table["ranking"]:
         row = rows[ranked["row"]]
         line = [ranked["rank"], ranked["tied"], _csv_text(row["model"]), row["entry"]["id"] if row["entry"] else "",
                 row["origin"], _csv_text(row["config_hash"]), row["n_runs"]]
-        for m in table["metrics"]:
-            s = row["metrics"].get(m["name"])
+        for name, session in columns:
+            s = row["metrics"].get(name) if session is None else row["sessions"].get(name, {}).get(session)
             line += [s["mean"], s["sd"], s["n"], *s["ci95"]] if s else ["", "", "", "", ""]
         writer.writerow(["" if v is None else v for v in line])
     return buf.getvalue()

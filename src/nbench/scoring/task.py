@@ -16,13 +16,11 @@ import numpy as np
 
 from nbench.metrics import metric_info
 from nbench.metrics.bootstrap import resample_weights
-from nbench.results import MetricValue
+from nbench.results import ALL_QUERIES, MetricValue
 from nbench.scoring.estimates import Estimate, combine_sessions, combine_views, interval
 from nbench.scoring.view import score_view
 from nbench.submission import Submission
 from nbench.tasks.base import Targets
-
-ALL_QUERIES = "(all)"
 
 
 @dataclass(frozen=True, eq=False)
