@@ -17,7 +17,6 @@ from torch import nn
 from nbench.baselines.mtm.config import SCHEMES, MTMConfig
 from nbench.baselines.ndt.model import Dropout, EncoderLayer
 
-
 EMBEDDING_INIT_STD = 0.02
 
 
