@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("nbench.cli.run:run", "Run a baseline model on a task, score it and write a record."),
     "score": ("nbench.cli.score:score", "Validate and score a submission .h5 file."),
     "list": ("nbench.cli.listing:list_", "List registered tasks, models or metrics."),
+    "compare": ("nbench.cli.compare:compare", "Compare two runs on one task with a paired bootstrap interval."),
+    "report": ("nbench.cli.report:report", "Write an HTML report with plots of one run."),
     "data": ("nbench.cli.data:data", "Fetch, list and import datasets."),
     "tune": ("nbench.cli.tune:tune", "Cross-validated hyperparameter search for a model on a task."),
     "leaderboard": ("nbench.cli.leaderboard:leaderboard", "Build the static leaderboard site."),

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from nbench import __version__
 from nbench.errors import DataError
+from nbench.extras import require
 from nbench.io import write_json_atomic
 
 CHUNK = 1 << 20  # read size when hashing files
@@ -77,6 +78,7 @@ def sidecar_path(dest: Path) -> Path:
 def file_digest(path: Path, algorithm: str = "sha256", advance: Advance | None = None) -> str:
     """Hex digest of a file (``"sha256"`` or ``"dandi-etag"``), reporting bytes read to ``advance``."""
     if algorithm == "dandi-etag":
+        require("dandischema", "checking a DANDI etag")
         from dandischema.digests.dandietag import DandiETag
 
         return DandiETag.from_file(path).as_str()
@@ -156,7 +158,7 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
         One line: interrupted (the ``.part`` is kept for the next run), HTTP error, size or digest mismatch
         (the ``.part`` is removed), or another process downloading the same file.
     """
-    import requests
+    requests = require("requests", "downloading")
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from nbench.metrics import metric_info
 from nbench.metrics.bootstrap import resample_weights
 from nbench.results import MetricValue
 from nbench.scoring.estimates import Estimate, combine_sessions, combine_views, interval
+from nbench.scoring.trials import TrialLoss, encode_neurons, encode_trials, session_detail
 from nbench.scoring.view import score_view
 from nbench.submission import Submission
 from nbench.tasks.base import Targets
@@ -46,6 +48,13 @@ class TaskScore:
     metrics: dict[str, MetricValue]
     reference: dict[str, MetricValue] = field(default_factory=dict)
     breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+    neurons: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    trials: dict[str, dict[str, TrialLoss]] = field(default_factory=dict)
+
+    def record_fields(self) -> dict[str, Any]:
+        """The record keys this score fills (``metrics``, ``reference``, ``breakdown``, ``neurons``, ``trials``)."""
+        return {"metrics": self.metrics, "reference": self.reference, "breakdown": self.breakdown,
+                "neurons": encode_neurons(self.neurons), "trials": encode_trials(self.trials)}
 
 
 def metric_value(name: str, value: float, n: int | None, ci: tuple[float, float] | None = None) -> MetricValue:
@@ -73,7 +82,7 @@ def score_views(views: Sequence[ScoredView], *, bootstrap: int = 1000, seed: int
         value, ci = combine_sessions(ests, [weights[s] if use_ci else None for s in present])
         metrics[name] = metric_value(name, value, sum(n_eval[s] for s in present), ci)
     breakdown = {} if len(views) == 1 else _breakdown(views, per_view, session_estimates, weights, n_eval)
-    return TaskScore(metrics, _reference(views), breakdown)
+    return TaskScore(metrics, _reference(views), breakdown, *session_detail(session_estimates))
 
 
 def _combine(session: str, views: Sequence[ScoredView], per_view: list[dict[str, Estimate]]) -> dict[str, Estimate]:

@@ -87,6 +87,9 @@ class TaskInputs:
         The behaviour the task scores (kinds, decoders), so that models predicting behaviour know what to give.
     train_spike_times, eval_spike_times
         Spike times of the held-in neurons within each trial window (only when a model asks for them).
+    train_trial_ids, eval_trial_ids
+        Identifier of each trial in row order (the recording's ``trial_id``, else its row in the recording's
+        trial table): the trial order every submission array follows.
     """
 
     task: str
@@ -111,6 +114,8 @@ class TaskInputs:
     behavior: tuple[BehaviorSpec, ...] = ()
     train_spike_times: TrialSpikes | None = None
     eval_spike_times: TrialSpikes | None = None
+    train_trial_ids: np.ndarray | None = None
+    eval_trial_ids: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -325,4 +330,5 @@ def training_inputs(inputs: TaskInputs) -> TaskInputs:
         heldin_ids=joined(inputs.heldin_ids, inputs.heldout_ids), heldout_ids=np.zeros(0, dtype=object),
         regions_heldin=joined(inputs.regions_heldin, inputs.regions_heldout),
         regions_heldout=None if inputs.regions_heldout is None else inputs.regions_heldout[:0],
-        eval_spike_times=None, train_spike_times=None)
+        eval_spike_times=None, train_spike_times=None,
+        eval_trial_ids=None if inputs.eval_trial_ids is None else inputs.eval_trial_ids[:0])
