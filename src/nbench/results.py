@@ -84,6 +84,12 @@ class Record:
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
 
+    def __repr__(self) -> str:
+        seed = "" if self.seed is None else f" seed {self.seed}"
+        shown = ", ".join(f"{k} {v.value:.4g}" for k, v in list(self.metrics.items())[:4] if v.value is not None)
+        return (f"<Record {self.kind} {self.task.get('name')} ({self.task.get('phase')}) {self.model.get('name')}"
+                f"{seed}: {shown or self.status}; run {self.run_id}>")
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         values = [*out["metrics"].values(), *out["reference"].values()]

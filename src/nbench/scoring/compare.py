@@ -71,6 +71,10 @@ class Comparison:
     resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
 
+    def __repr__(self) -> str:
+        rows = "; ".join(f"{m.metric} {m.difference:+.4g} {m.better or 'n.s.'}" for m in self.metrics[:4])
+        return f"<Comparison A = {label(self.a)}, B = {label(self.b)}: {rows}>"
+
     @property
     def seed_level(self) -> bool:
         """True when a side has several runs, so that intervals include seed-to-seed variation."""
