@@ -4,6 +4,7 @@ Variants (each in its own fresh virtual environment, interleaved, ``--runs`` tim
 
 - ``light``: ``pip install <checkout>`` (no extras), then the light-install check: ``nbench run`` of the smoothing
   baseline on lorenz saving its predictions, ``nbench score`` of that file, and ``import torch`` failing;
+- ``plots``: ``pip install "<checkout>[plots]"``: the core and matplotlib (what ``nbench report`` adds);
 - ``all``: ``pip install torch==2.13.0`` then ``pip install "<checkout>[all]"`` (everything but test tools);
 - ``before``: the same two commands on ``--before`` (a git ref, default ``main``), whose plain install pulled
   torch, dandi, elephant and matplotlib.
@@ -49,9 +50,9 @@ def install(variant: str, source: Path, work: Path) -> dict[str, object]:
     sh([sys.executable, "-m", "venv", str(venv)])
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
     started = time.perf_counter()
-    if variant != "light":
+    if variant in ("all", "before"):
         sh([*pip, TORCH])
-    sh([*pip, f"{source}[all]" if variant == "all" else str(source)])
+    sh([*pip, f"{source}[{variant}]" if variant in ("all", "plots") else str(source)])
     seconds = time.perf_counter() - started
     dists = sh([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"]).count("\n")
     row: dict[str, object] = {"variant": variant, "seconds": seconds, "bytes": site_packages_bytes(venv),
@@ -87,7 +88,7 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
         rows = []
         for _ in range(args.runs):
-            for variant, source in (("light", ROOT), ("all", ROOT), ("before", before)):
+            for variant, source in (("light", ROOT), ("plots", ROOT), ("all", ROOT), ("before", before)):
                 rows.append(install(variant, source, work))
                 console.print(f"{variant}: {rows[-1]['seconds']:.0f} s", highlight=False)
     table = Table(title=f"pip install in a fresh venv (load average {os.getloadavg()[0]:.1f}; "

@@ -1,4 +1,5 @@
-"""``nbench data``: fetch NLB datasets from DANDI, list what is on disk, import nlb_tools tensor files."""
+"""``nbench data``: fetch NLB datasets from DANDI, add files you have, list what is on disk, import nlb_tools tensor
+files, export a task's inputs."""
 
 from __future__ import annotations
 
@@ -26,14 +27,17 @@ data_dir_option = click.option(
 
 @click.group("data")
 def data() -> None:
-    """Fetch NLB datasets from DANDI, list what is on disk, import nlb_tools tensor files.
+    """Fetch NLB datasets from DANDI, add files you have, list what is on disk, import nlb_tools tensor files,
+    export a task's inputs.
 
     \b
     Examples:
       nbench data fetch mc_maze_small
       nbench data fetch mc_maze --test-targets
+      nbench data add ~/dandi/000140/
       nbench data list
       nbench data import mc_maze_small_val_5ms.h5 --name my_maze --like mc_maze_small
+      nbench data export lorenz
     """
 
 
@@ -200,7 +204,7 @@ def path(name: str | None, data_dir: str | None) -> None:
               help="NLB test-phase target file (NLB tasks, test phase).")
 def export(task: str, phase: str | None, out_path: Path | None, data_dir: str | None,
            targets_path: str | None) -> None:
-    """Write TASK's model inputs in NLB's tensor layout, with the trial and unit order a submission follows.
+    """Write TASK's model inputs in NLB's tensor layout, with the trial and unit order of submissions.
 
     Train your model on the file, predict rates for its train and eval trials in the same order, and score
     them with `nbench score RATES.h5 --task TASK` (docs/byom.md).
@@ -224,8 +228,9 @@ def export(task: str, phase: str | None, out_path: Path | None, data_dir: str | 
 @click.option("--force", is_flag=True, help="Replace a different file already in the data directory.")
 @data_dir_option
 def add(path: Path, link: bool, force: bool, data_dir: str | None) -> None:
-    """Put NLB files you already have (PATH: a file, or a folder such as the dandi client's download) where
-    nbench reads them; check them against the digests that ship with nbench, offline.
+    """Place NLB files you already have where nbench reads them, checked offline against shipped digests.
+
+    PATH is a file or a folder, such as the one the dandi client downloaded.
 
     \b
     Example:
