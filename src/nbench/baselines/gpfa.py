@@ -276,7 +276,7 @@ class GPFAModel(Model):
         if alpha2 is None and inputs.n_heldout:
             alpha2, self.alpha2_scores = choose_alpha_cv(heldin["train"], heldout, inputs.n_bins, ALPHA2_GRID)
         train_out, eval_out = poisson_readout(heldin["train"], heldout, [heldin["train"], heldin["eval"]], alpha2,
-                                              cfg.readout)
+                                              cfg.readout, progress="GPFA: Poisson readout")
         def shaped(values: np.ndarray, trials: int, neurons: int) -> np.ndarray:
             return values.reshape(trials, inputs.n_bins, neurons)
 
