@@ -70,14 +70,15 @@ def test_rates_made_from_an_export_score_like_the_same_rates_in_memory(tmp_path:
 def test_export_of_a_task_of_several_views_has_one_group_each(tmp_path: Path) -> None:
     from nbench.tasks.export import export_task
 
-    path = export_task(TinySessionsTask(queries="regions", name="tiny_regions"), tmp_path / "t.h5")
+    task = TinySessionsTask(queries="regions", name="tiny_regions")
+    path = export_task(task, tmp_path / "t.h5")
+    views = task.build().views
     with h5py.File(path, "r") as h5:
-        groups = []
-        h5.visititems(lambda name, obj: groups.append(name) if "eval_spikes_heldin" in getattr(obj, "keys",
-                                                                                             lambda: [])() else None)
-        assert groups and all(g.startswith("tiny_regions/s") for g in groups)
-        first = h5[groups[0]]
-        assert first.attrs["query"].startswith("region_") and first["heldout_ids"].dtype.kind in "OSU"
+        for view in views:
+            group = h5[view.group]
+            assert view.group.startswith("tiny_regions/s") and group.attrs["query"] == view.query.name
+            np.testing.assert_array_equal(group["heldout_ids"][()], view.inputs.heldout_ids)
+            np.testing.assert_array_equal(group["eval_spikes_heldin"][()], view.inputs.eval_spikes_heldin)
 
 
 def test_add_places_a_dandi_download_verified_offline(tmp_path: Path, shared_data: Path,

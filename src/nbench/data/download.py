@@ -337,7 +337,8 @@ def _host(url: str) -> str:
 
 
 class TransferProgress:
-    """Rich progress bars for downloads and hashing, on stderr; silent when ``enabled`` is False."""
+    """Rich progress bars for downloads and hashing, on stderr when it is a terminal; silent when ``enabled`` is
+    False."""
 
     def __init__(self, enabled: bool = True, transient: bool = False) -> None:
         from rich.console import Console
@@ -350,9 +351,10 @@ class TransferProgress:
             TransferSpeedColumn,
         )
 
+        console = Console(stderr=True)  # bars only on a terminal: elsewhere they would leave stray blank lines
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TransferSpeedColumn(), TimeRemainingColumn(),
-                                  console=Console(stderr=True), disable=not enabled, transient=transient)
+                                  console=console, disable=not (enabled and console.is_terminal), transient=transient)
 
     def __enter__(self) -> TransferProgress:
         self._started = False  # the display starts with the first bar, so an early error prints only its line
