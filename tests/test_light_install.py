@@ -52,11 +52,12 @@ def test_scoring_a_lorenz_submission_imports_no_optional_package(tmp_path: Path,
 
 @pytest.mark.parametrize(("args", "missing", "extra"), [
     (["run", "-t", "lorenz", "-m", "ndt"], "torch", "ndt"),
+    (["run", "-t", "multi_region_cosmooth", "-m", "mtm"], "torch", "ndt"),
     (["run", "-t", "lorenz", "-m", "gpfa"], "elephant", "gpfa"),
     (["data", "fetch", "mc_maze_small"], "dandi", "dandi"),
     (["run", "-t", "lorenz", "-m", "mean_rate", "--report", "rep"], "matplotlib", "plots"),
     (["leaderboard", "build", "--out", "site"], "matplotlib", "plots"),
-], ids=["ndt", "gpfa", "fetch", "run-report", "leaderboard"])
+], ids=["ndt", "mtm", "gpfa", "fetch", "run-report", "leaderboard"])
 def test_a_missing_extra_is_one_line_naming_the_install(args: list[str], missing: str, extra: str, tmp_path: Path,
                                                         isolated_data_dir: Path) -> None:
     done = nbench(args, tmp_path, isolated_data_dir)

@@ -1,9 +1,9 @@
 """Optional dependencies: which extra provides which package, and the one-line error when one is missing.
 
-The scoring core (numpy, scipy, scikit-learn, h5py, click, rich, pyyaml, jinja2, threadpoolctl) is always
-installed. Models and commands that need more name their extra: ``ndt`` (torch), ``gpfa`` (elephant), ``dandi``
-(the DANDI client, for ``nbench data fetch``), ``plots`` (matplotlib, for ``nbench report`` and the leaderboard
-page); ``all`` installs every one of them.
+The scoring core (numpy, scipy, scikit-learn, h5py, isal, click, rich, pyyaml, jinja2, threadpoolctl) is always
+installed. Models and commands that need more name their extra: ``ndt`` (torch, also for MtM), ``gpfa``
+(elephant), ``dandi`` (the DANDI client, for ``nbench data fetch``), ``plots`` (matplotlib, for ``nbench report``
+and the leaderboard page); ``all`` installs every one of them.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 Update = Callable[[int, str], None]
 DELAY_S = 2.0
@@ -23,7 +23,7 @@ def fit_progress(label: str, total: int, delay_s: float | None = None) -> Iterat
     appears after ``delay_s`` seconds (default :data:`DELAY_S`)."""
     delay_s = DELAY_S if delay_s is None else delay_s
     console = Console(stderr=True)
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                TextColumn("{task.fields[status]}"))
     bar = Progress(*columns, console=console, disable=not console.is_terminal, transient=False)
     task = bar.add_task("fit", total=total, status="")

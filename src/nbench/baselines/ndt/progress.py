@@ -1,4 +1,4 @@
-"""The progress bar of NDT training: the epoch and the current train / validation losses."""
+"""The progress bar of training (NDT, MtM): the epoch and the current train / validation losses."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from nbench.baselines.progress import fit_progress
 
 
 @contextlib.contextmanager
-def training_progress(max_epochs: int) -> Iterator[Any]:
+def training_progress(max_epochs: int, label: str = "NDT") -> Iterator[Any]:
     """Yield ``update(epoch, train_loss, val_loss, summary)``; draws on stderr when it is a terminal."""
-    with fit_progress("NDT epoch", max_epochs) as bar:
+    with fit_progress(f"{label} epoch", max_epochs) as bar:
         last_val = [math.nan]
 
         def update(epoch: int, train_loss: float, val_loss: float | None, summary: Any) -> None:
