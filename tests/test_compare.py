@@ -36,13 +36,13 @@ class BaggedSmoothing(SmoothingModel):
 
 @pytest.fixture(scope="module")
 def lorenz_records(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Records of lorenz runs: bagged smoothing seeds 0 and 1, smoothing and mean_rate."""
+    """Records of lorenz runs: bagged smoothing seeds 0 to 3, smoothing and mean_rate."""
     out = tmp_path_factory.mktemp("records")
     data = tmp_path_factory.mktemp("data")
     registry.register_class("models", BaggedSmoothing.name, BaggedSmoothing)
     paths = {}
-    for key, model, seed in (("bag0", "bagged_smoothing", 0), ("bag1", "bagged_smoothing", 1),
-                             ("smoothing", "smoothing", 0), ("mean_rate", "mean_rate", 0)):
+    runs = [(f"bag{seed}", "bagged_smoothing", seed) for seed in range(4)]
+    for key, model, seed in (*runs, ("smoothing", "smoothing", 0), ("mean_rate", "mean_rate", 0)):
         result = run(RunSpec.create("lorenz", model, seed=seed, data_dir=str(data)), out_dir=out / key)
         paths[key] = result.record_path
     return paths
@@ -60,6 +60,29 @@ def test_two_seeds_of_one_model_show_no_significant_difference(lorenz_records: d
     assert "co-bps: no significant difference between bagged_smoothing seed 0 and bagged_smoothing seed 1" in flat
     a, b = load_record(lorenz_records["bag0"]), load_record(lorenz_records["bag1"])
     assert a.metrics["co-bps"].value != b.metrics["co-bps"].value  # the seeds did give different fits
+
+
+def test_two_seeds_per_side_of_one_model_show_no_significant_difference_on_any_metric(
+        lorenz_records: dict[str, Path], tmp_path: Path) -> None:
+    """Seeds 2 and 3 alone differ significantly in rate R2 heldout (trial sampling only); with seeds {0, 2}
+    against {1, 3} the runs are resampled too and no metric differs."""
+    bag = {seed: load_record(lorenz_records[f"bag{seed}"]) for seed in range(4)}
+    single = {m.metric: m for m in compare_records(bag[2], bag[3]).metrics}
+    assert single["rate R2 heldout"].significant and single["rate R2 heldout"].better == "B"
+    for side, seeds in (("a", (0, 2)), ("b", (1, 3))):
+        (tmp_path / side).mkdir()
+        for seed in seeds:
+            path = lorenz_records[f"bag{seed}"]
+            (tmp_path / side / path.name).write_bytes(path.read_bytes())
+    code, out = _compare(str(tmp_path / "a"), str(tmp_path / "b"), "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert len(result["metrics"]) == len(bag[0].metrics) >= 4
+    assert not any(m["significant"] for m in result["metrics"]), result["metrics"]
+    code, out = _compare(str(tmp_path / "a"), str(tmp_path / "b"), "--metric", "rate R2 heldout")
+    flat = " ".join(out.split())
+    assert ("rate R2 heldout: no significant difference between bagged_smoothing seeds 0, 2 and bagged_smoothing "
+            "seeds 1, 3") in flat
 
 
 def test_smoothing_against_mean_rate_names_the_better_model_with_an_interval(

@@ -95,7 +95,8 @@ def label(records: Sequence[Record]) -> str:
     name = str(records[0].model.get("name"))
     if len(records) == 1:
         return name if records[0].seed is None else f"{name} seed {records[0].seed}"
-    return f"{name} seeds {', '.join(str(r.seed) for r in records)}"
+    seeds = sorted((r.seed for r in records), key=lambda s: (s is None, s if s is not None else 0))
+    return f"{name} seeds {', '.join(str(s) for s in seeds)}"
 
 
 def compare_records(a: Record | Sequence[Record], b: Record | Sequence[Record], *,
