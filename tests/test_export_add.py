@@ -9,8 +9,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from cli_helpers import cli
 
-from nbench.cli import main
 from nbench.data.dandi_fetch import dataset_state
 from nbench.data.download import file_digest
 from nbench.scoring.files import score_file
@@ -23,17 +23,9 @@ HIDDEN = ("eval_spikes_heldout", "eval_spikes_heldin_forward", "eval_spikes_held
           "eval_true_rates_heldin", "eval_true_rates_heldout")
 
 
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str], code: int = 0) -> tuple[str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    assert exc.value.code == code, err
-    return out, err
-
-
 def test_export_writes_the_inputs_and_their_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "lorenz.h5"
-    out, _ = _cli(["data", "export", "lorenz", "--out", str(path)], capsys)
+    out, _ = cli(["data", "export", "lorenz", "--out", str(path)], capsys)
     assert "lorenz: 1248 train / 312 eval trials x 50 bins, 23 held-in / 6 held-out neurons" in out
     inputs = make_task("lorenz").build().views[0].inputs
     with h5py.File(path, "r") as h5:
@@ -87,12 +79,12 @@ def test_add_places_a_dandi_download_verified_offline(tmp_path: Path, shared_dat
     download.mkdir(parents=True)
     shutil.copy(shared_data / NWB, download)
     data = tmp_path / "data"
-    out, _ = _cli(["data", "add", str(tmp_path / "000140"), "--data-dir", str(data)], capsys)
+    out, _ = cli(["data", "add", str(tmp_path / "000140"), "--data-dir", str(data)], capsys)
     assert "mc_maze_small test: copied, verified (sha256 pinned in nbench)" in out
     assert dataset_state("mc_maze_small", data)["test"].state == "verified"
     placed = data / "dandi/000140/0.220113.0408/sub-Jenkins/sub-Jenkins_ses-small_desc-test_ecephys.nwb"
     assert file_digest(placed) == "ca8a0bef5f189eafb9db1961d617e065cb461360718fde1c16a538922a6fa5fe"
-    out, _ = _cli(["data", "add", str(download / Path(NWB).name), "--data-dir", str(data)], capsys)
+    out, _ = cli(["data", "add", str(download / Path(NWB).name), "--data-dir", str(data)], capsys)
     assert "already in place" in out
 
 
@@ -108,7 +100,7 @@ def test_add_refuses_an_altered_file_and_other_files(tmp_path: Path, shared_data
         fh.seek(offset)
         fh.write(bytes([byte[0] ^ 1]))
     data = tmp_path / "data"
-    _, err = _cli(["data", "add", str(altered), "--data-dir", str(data)], capsys, code=2)
+    _, err = cli(["data", "add", str(altered), "--data-dir", str(data)], capsys, code=2)
     assert err.startswith(f"error: {altered}: sha256 ") and "differs from the pinned ca8a0bef5f18" in err
     assert not (data / "dandi").exists()
     other = tmp_path / "x.nwb"
@@ -116,7 +108,7 @@ def test_add_refuses_an_altered_file_and_other_files(tmp_path: Path, shared_data
         h5.attrs["neurodata_type"] = "NWBFile"
         h5["general/subject/subject_id"] = "Someone"
         h5["general/session_id"] = "1"
-    _, err = _cli(["data", "add", str(other), "--data-dir", str(data)], capsys, code=2)
+    _, err = cli(["data", "add", str(other), "--data-dir", str(data)], capsys, code=2)
     assert "not an NLB'21 NWB file (subject 'Someone', session '1'" in err
 
 
@@ -129,6 +121,6 @@ def test_add_places_a_file_without_shipped_digest_unverified(tmp_path: Path, cap
         h5["general/subject/subject_id"] = "Indy"
         h5["general/session_id"] = "20170202_02"
     data = tmp_path / "data"
-    out, _ = _cli(["data", "add", str(path), "--data-dir", str(data)], capsys)
+    out, _ = cli(["data", "add", str(path), "--data-dir", str(data)], capsys)
     assert "mc_rtt test: copied, unverified: no digest of this file ships with nbench" in " ".join(out.split())
     assert dataset_state("mc_rtt", data)["test"].state == "unverified"

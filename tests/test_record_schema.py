@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli
 
 from nbench import registry
-from nbench.cli import main
 from nbench.results import SCHEMA_VERSION, Record, load_records
 from nbench.runner import RunSpec, run
 from nbench.testing.sessions import TinySessionsTask
@@ -23,14 +23,6 @@ def _validate(data: dict) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(data)
 
 
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr().out
-    assert exc.value.code == 0, out
-    return out
-
-
 def test_the_schema_is_valid_and_describes_this_version() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["properties"]["schema_version"]["const"] == SCHEMA_VERSION
@@ -40,12 +32,12 @@ def test_the_schema_is_valid_and_describes_this_version() -> None:
 def test_run_and_score_records_and_their_json_output_follow_the_schema(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sub = tmp_path / "sub.h5"
-    printed = json.loads(_cli(["run", "-t", "lorenz", "-m", "smoothing", "--out", str(tmp_path / "runs"),
-                               "--save-submission", str(sub), "--json"], capsys))
+    printed = json.loads(cli(["run", "-t", "lorenz", "-m", "smoothing", "--out", str(tmp_path / "runs"),
+                               "--save-submission", str(sub), "--json"], capsys)[0])
     _validate(printed["record"])
     assert json.loads(Path(printed["path"]).read_text()) == printed["record"]
     assert printed["submission"] == str(sub) and printed["record"]["trials"]["lorenz"]["co-bps"]["norm"]
-    scored = json.loads(_cli(["score", str(sub), "--out", str(tmp_path / "scores"), "--json"], capsys))
+    scored = json.loads(cli(["score", str(sub), "--out", str(tmp_path / "scores"), "--json"], capsys)[0])
     assert len(scored) == 1 and scored[0]["record"]["kind"] == "score"
     _validate(scored[0]["record"])
     assert scored[0]["record"]["metrics"] == printed["record"]["metrics"]
@@ -70,13 +62,13 @@ def test_older_records_migrate_to_the_schema() -> None:
 
 
 def test_list_and_data_list_print_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    tasks = json.loads(_cli(["list", "tasks", "--json"], capsys))
+    tasks = json.loads(cli(["list", "tasks", "--json"], capsys)[0])
     lorenz = next(t for t in tasks if t["name"] == "lorenz")
     assert lorenz["metrics"][0] == "co-bps" and lorenz["default_phase"] == "test" and lorenz["family"] == "lorenz"
-    models = {m["name"]: m for m in json.loads(_cli(["list", "models", "--json"], capsys))}
+    models = {m["name"]: m for m in json.loads(cli(["list", "models", "--json"], capsys)[0])}
     assert models["ndt"]["consumes"] == ["bins"] and "smoothing" in models
-    metrics = {m["name"]: m for m in json.loads(_cli(["list", "metrics", "--json"], capsys))}
+    metrics = {m["name"]: m for m in json.loads(cli(["list", "metrics", "--json"], capsys)[0])}
     assert metrics["co-bps"]["higher_is_better"] and metrics["co-bps"]["bootstrap_ci"]
-    listed = json.loads(_cli(["data", "list", "--data-dir", str(tmp_path), "--json"], capsys))
+    listed = json.loads(cli(["data", "list", "--data-dir", str(tmp_path), "--json"], capsys)[0])
     small = next(d for d in listed if d["name"] == "mc_maze_small")
     assert small["files"]["test"]["state"] == "missing" and small["version"] == "0.220113.0408"

@@ -8,19 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import cli
 
 import nbench
 from nbench import registry
-from nbench.cli import main
 from nbench.errors import ConfigError
-
-
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str], code: int = 0) -> tuple[str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    assert exc.value.code == code, err
-    return out, err
 
 
 def test_import_nbench_loads_no_numerical_package() -> None:
@@ -70,14 +62,14 @@ def test_a_model_class_may_not_take_a_registered_name() -> None:
 
 def test_run_report_draws_the_predictions_against_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
-    out, _ = _cli(["run", "-t", "lorenz", "-m", "smoothing", "--out", str(tmp_path / "runs"), "--report",
+    out, _ = cli(["run", "-t", "lorenz", "-m", "smoothing", "--out", str(tmp_path / "runs"), "--report",
                    str(tmp_path / "rep")], capsys)
     page = (tmp_path / "rep" / "index.html").read_text()
     assert f"report: {tmp_path / 'rep' / 'index.html'}" in out
     assert page.count("<svg") == 4 and "Predicted against true rates" in page and "Trial-averaged" in page
     assert "co-bps of each unit (6 units)" in page and "lorenz - smoothing, seed 0" in page
     [record] = nbench.load_records(tmp_path / "runs")
-    out, _ = _cli(["report", str(record_path := next((tmp_path / "runs").rglob("*.json"))), "--out",
+    out, _ = cli(["report", str(record_path := next((tmp_path / "runs").rglob("*.json"))), "--out",
                    str(tmp_path / "rep2")], capsys)
     page = (tmp_path / "rep2" / "index.html").read_text()
     assert page.count("<svg") == 1 and "No predictions" in page  # the record alone: per-unit values only
@@ -86,12 +78,12 @@ def test_run_report_draws_the_predictions_against_the_data(tmp_path: Path, capsy
 
 def test_report_of_a_scored_file_finds_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sub = tmp_path / "mean.h5"
-    _cli(["run", "-t", "chaotic_rnn", "-m", "mean_rate", "--out", str(tmp_path / "runs"), "--save-submission",
+    cli(["run", "-t", "chaotic_rnn", "-m", "mean_rate", "--out", str(tmp_path / "runs"), "--save-submission",
           str(sub)], capsys)
-    _cli(["score", str(sub), "--out", str(tmp_path / "scores")], capsys)
+    cli(["score", str(sub), "--out", str(tmp_path / "scores")], capsys)
     record = next((tmp_path / "scores").rglob("*.json"))
-    _cli(["report", str(record)], capsys)
+    cli(["report", str(record)], capsys)
     page = (record.parent / f"{record.stem}-report" / "index.html").read_text()
     assert page.count("<svg") == 4 and "chaotic_rnn - mean" in page
-    _, err = _cli(["report", str(record), "--submission", str(tmp_path / "missing.h5")], capsys, code=2)
+    _, err = cli(["report", str(record), "--submission", str(tmp_path / "missing.h5")], capsys, code=2)
     assert err.startswith("error: ") and "missing.h5" in err and err.count("\n") == 1
