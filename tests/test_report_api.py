@@ -50,6 +50,21 @@ def test_run_a_model_class_then_score_its_predictions_in_memory(tmp_path: Path) 
     assert nbench.load_records([result.record_path])[0].run_key == result.record.run_key
 
 
+def test_what_a_user_prints_is_one_short_line() -> None:
+    task = nbench.get_task("lorenz")
+    prepared = task.build("test")
+    [view] = prepared.views
+    result = nbench.run("lorenz", "mean_rate", log=None)
+    model = nbench.get_model("mean_rate")
+    shown = [(task, "'lorenz'"), (prepared, "PreparedTask('lorenz', phase='test': 1 view(s) over 1 session(s))"),
+             (view, "6 hidden units"), (view.inputs, "1248 train / 312 eval trials x 50 bins"),
+             (view.targets, "eval_spikes_heldout(312, 50, 6)"), (result.submission, "eval_rates_heldout(312, 50, 6)"),
+             (result.record, "mean_rate seed 0: co-bps"), (model(model.Config()), "mean_rate")]
+    for obj, expected in shown:
+        text = repr(obj)
+        assert expected in text and "\n" not in text and len(text) < 400, text
+
+
 def test_a_model_class_may_not_take_a_registered_name() -> None:
     taken = type("Taken", (Constant,), {"name": "smoothing"})
     with pytest.raises(ConfigError, match="model name 'smoothing' is taken by a registered model"):

@@ -235,6 +235,11 @@ class View:
     def targets(self) -> Targets:
         return self.make_targets()
 
+    def __repr__(self) -> str:
+        q = self.query
+        return (f"View(group={self.group!r}, query {q.name!r} of session {q.session!r}: {len(q.visible)} visible / "
+                f"{len(q.hidden)} hidden units)")
+
 
 @dataclass(frozen=True, eq=False)
 class PreparedTask:
@@ -264,6 +269,10 @@ class PreparedTask:
     def single(self) -> bool:
         """True for the NLB shape: one session, one query, the submission group is the task name."""
         return len(self.views) == 1 and self.views[0].group == self.info.name
+
+    def __repr__(self) -> str:
+        return (f"PreparedTask({self.info.name!r}, phase={self.phase!r}: {len(self.views)} view(s) over "
+                f"{len(self.sessions)} session(s))")
 
 
 class Task(ABC):  # noqa: B024 (a subclass implements build, or prepare for a single view)
