@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from nbench.cli import main
 from nbench.results import load_record
@@ -32,12 +33,9 @@ def test_run_records_fit_info_and_resumes_nothing_twice(tmp_path: Path, capsys: 
     assert sorted(str(i["resumed_from_epoch"]) for i in infos) == ["2", "None"]
 
 
-def test_unavailable_device_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("torch")
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+def test_unavailable_device_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the same on a machine with CUDA
     code = _run(["run", "--task", "lorenz", "--model", "ndt", "--device", "cuda", "--out", str(tmp_path), *SHORT])
     err = capsys.readouterr().err
     assert code == 2

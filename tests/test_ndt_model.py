@@ -7,12 +7,11 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from nbench.baselines.ndt.config import NDTConfig, default_config  # noqa: E402
-from nbench.baselines.ndt.model import NDTNet, context_mask  # noqa: E402
-from nbench.errors import ConfigError  # noqa: E402
+from nbench.baselines.ndt.config import NDTConfig, default_config
+from nbench.baselines.ndt.model import NDTNet, context_mask
+from nbench.errors import ConfigError
 
 
 @pytest.mark.parametrize(("forward", "backward"), [(2, 3), (0, 5), (4, 0), (-1, 2), (3, -1), (-1, -1)])

@@ -7,14 +7,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
+from ndt_fixtures import TINY_CONFIG, tiny_inputs
 
-torch = pytest.importorskip("torch")
-
-from ndt_fixtures import TINY_CONFIG, tiny_inputs  # noqa: E402
-
-from nbench.baselines.ndt import NDTModel  # noqa: E402
-from nbench.baselines.ndt.model import NDTNet  # noqa: E402
-from nbench.metrics.poisson import bits_per_spike, neg_log_likelihood  # noqa: E402
+from nbench.baselines.ndt import NDTModel
+from nbench.baselines.ndt.model import NDTNet
+from nbench.metrics.poisson import bits_per_spike, neg_log_likelihood
 
 
 @pytest.fixture(scope="module")
