@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import h5py
 import pytest
+from ndt_fixtures import TINY_CONFIG, tiny_inputs
 
 from nbench.cli import main
-from nbench.results import load_record, load_records
+from nbench.data.nlb_tensors import import_tensors
+from nbench.metrics import METRICS
+from nbench.results import Record, load_record, load_records
 from nbench.runner import RunSpec, run
 
 
@@ -37,13 +42,51 @@ def test_run_writes_a_valid_record(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not list(tmp_path.rglob("*.tmp")), "atomic write leaves no temp files"
 
 
+def metric_dict(record: Record) -> dict[str, dict]:
+    """Every metric of a record with its value, interval and count."""
+    return {name: dataclasses.asdict(value) for name, value in record.metrics.items()}
+
+
 def test_seed_changes_run_key_and_same_seed_reproduces(tmp_path: Path) -> None:
     a = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=0), tmp_path).record
     b = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=0), tmp_path).record
     c = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=1), tmp_path).record
     assert a.run_key == b.run_key != c.run_key and a.run_id != b.run_id
-    assert {k: v.value for k, v in a.metrics.items()} == {k: v.value for k, v in b.metrics.items()}
+    assert metric_dict(a) == metric_dict(b) == metric_dict(c)  # mean_rate ignores the seed
+    assert all(m.ci95 is not None for name, m in a.metrics.items() if METRICS[name].bootstrap_ci)
     assert len(load_records(tmp_path)) == 3
+
+
+@pytest.fixture(scope="module")
+def tiny_task_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ndt_fixtures' data imported as task 'tiny' (50 bins: GPFA places three 20-bin training segments at random)."""
+    inputs, hidden = tiny_inputs(n_bins=50)
+    tmp = tmp_path_factory.mktemp("tiny")
+    with h5py.File(tmp / "tiny_10ms.h5", "w") as h5:
+        for key in ("train_spikes_heldin", "train_spikes_heldout", "eval_spikes_heldin",
+                    "train_spikes_heldin_forward", "train_spikes_heldout_forward"):
+            h5[key] = getattr(inputs, key)
+        h5["eval_spikes_heldout"] = hidden["eval_spikes_heldout"]
+    import_tensors(tmp / "tiny_10ms.h5", "tiny", tmp / "data")
+    return tmp / "data"
+
+
+@pytest.mark.parametrize(("model", "overrides"), [
+    ("gpfa", {"latent_dim": 2, "em_max_iters": 3, "alpha2": 0.01}),
+    ("ndt", {**TINY_CONFIG, "max_epochs": 3, "val_interval": 1, "dropout": 0.2}),
+])
+def test_seeded_model_reproduces_every_metric_and_another_seed_changes_them(tiny_task_dir: Path, model: str,
+                                                                            overrides: dict) -> None:
+    def record(seed: int) -> Record:
+        spec = RunSpec.create("tiny", model, seed=seed, overrides=overrides, device="cpu", data_dir=str(tiny_task_dir))
+        return run(spec, None).record
+
+    first, again, other = record(0), record(0), record(1)
+    assert metric_dict(first) == metric_dict(again)
+    assert set(metric_dict(other)) == set(metric_dict(first))
+    for name, value in first.metrics.items():
+        assert value.value != other.metrics[name].value, name
+        assert value.ci95 is None or value.ci95 != other.metrics[name].ci95, name
 
 
 def test_phase_and_config_change_run_key(tmp_path: Path) -> None:
