@@ -37,13 +37,15 @@ def test_metric_selection_follows_nlb(dataset: tuple) -> None:
     assert list(scores["mc_maze"]) == bps + ["vel R2", "psth R2"] + fp
     assert list(scores["mc_rtt"]) == bps + ["vel R2"] + fp
     assert list(scores["dmfc_rsg"]) == bps + ["tp corr", "psth R2"] + fp
-    for values in scores.values():
+    for group, values in scores.items():
+        n_eval = targets[group].eval_spikes_heldout.shape[0]
         for name, value in values.items():
             assert isinstance(value.value, float) and value.higher_is_better == METRICS[name].higher_is_better
             assert (value.ci95 is not None) == METRICS[name].bootstrap_ci, name
-            assert value.n == targets[next(iter(scores))].eval_spikes_heldout.shape[0] or value.n > 0
+            assert value.n == n_eval, (group, name, value.n)
             if value.ci95 is not None:
-                assert value.ci95[0] <= value.ci95[1]
+                low, high = value.ci95
+                assert low < high and low <= value.value <= high, (group, name, value)
     json.dumps({g: {k: [v.value, v.ci95] for k, v in vals.items()} for g, vals in scores.items()})
 
 
