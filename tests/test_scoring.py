@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from nlb_synth import GroupSpec, make_dataset, make_group, nlb_like_specs, to_submission
+from sklearn.metrics import r2_score
 
 from nbench.errors import ValidationError
 from nbench.metrics import METRICS
@@ -65,7 +66,10 @@ def test_true_rates_give_rate_r2_and_reference_passes_through() -> None:
     tgt = replace(tgt, reference={"rate R2 heldout (cond-avg ref)": 0.4})
     values = score_group(sub, tgt, bootstrap=100)
     assert list(values) == ["co-bps", "co-bps per neuron", "rate R2 heldin", "rate R2 heldout"]
-    assert 0 < values["rate R2 heldout"].value < 1 and values["rate R2 heldout"].ci95 is not None
+    n_out = tgt.eval_true_rates_heldout.shape[-1]
+    expected = r2_score(tgt.eval_true_rates_heldout.reshape(-1, n_out), sub.eval_rates_heldout.reshape(-1, n_out))
+    assert values["rate R2 heldout"].value == pytest.approx(expected, abs=1e-12)
+    assert values["rate R2 heldout"].ci95 is not None
     perfect = replace(sub, eval_rates_heldout=tgt.eval_true_rates_heldout)
     assert score_group(perfect, tgt, bootstrap=0)["rate R2 heldout"].value == 1.0
     ref = reference_metrics(tgt)
