@@ -97,10 +97,13 @@ def import_oracle(name: str) -> ModuleType:
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tests generate and cache data in a temporary data directory, never in the user's."""
+    """Tests generate and cache data in a temporary data directory, never in the user's; NDT uses one thread."""
     path = tmp_path_factory.mktemp("nbench-data")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBENCH_DATA_DIR", str(path))
+        # The tests' tiny NDT models gain nothing from a second torch thread, and on a busy machine torch's pool
+        # spins: the NDT tests took 5x the CPU time with 2 threads than with 1 under a load of 6 on 2 cores.
+        mp.setenv("NBENCH_NUM_THREADS", os.environ.get("NBENCH_NUM_THREADS") or "1")
         yield path
 
 

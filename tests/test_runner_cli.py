@@ -6,12 +6,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-import h5py
 import pytest
-from ndt_fixtures import TINY_CONFIG, tiny_inputs
+from ndt_fixtures import TINY_CONFIG, import_tiny_task
 
 from nbench.cli import main
-from nbench.data.nlb_tensors import import_tensors
 from nbench.metrics import METRICS
 from nbench.results import Record, load_record, load_records
 from nbench.runner import RunSpec, run
@@ -59,16 +57,7 @@ def test_seed_changes_run_key_and_same_seed_reproduces(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_task_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ndt_fixtures' data imported as task 'tiny' (50 bins: GPFA places three 20-bin training segments at random)."""
-    inputs, hidden = tiny_inputs(n_bins=50)
-    tmp = tmp_path_factory.mktemp("tiny")
-    with h5py.File(tmp / "tiny_10ms.h5", "w") as h5:
-        for key in ("train_spikes_heldin", "train_spikes_heldout", "eval_spikes_heldin",
-                    "train_spikes_heldin_forward", "train_spikes_heldout_forward"):
-            h5[key] = getattr(inputs, key)
-        h5["eval_spikes_heldout"] = hidden["eval_spikes_heldout"]
-    import_tensors(tmp / "tiny_10ms.h5", "tiny", tmp / "data")
-    return tmp / "data"
+    return import_tiny_task(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.mark.parametrize(("model", "overrides"), [
