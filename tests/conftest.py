@@ -164,6 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"NBENCH_STRICT_TESTS=1 but a test prerequisite is missing: {'; '.join(missing)}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test by the prerequisite fixtures it uses, so that the groups can be counted."""
     for item in items:
@@ -194,6 +195,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not any(terminalreporter.stats.get(key) for key in ("passed", "failed", "skipped", "error")):
+        return  # nothing ran (e.g. --collect-only)
     counts = [f"{GROUPS[group][1]}: " + (f"not run: {FETCH_NOT_RUN}" if group == "fetched" and NOT_RUN
                                           else f"{count} passed") for group, count in PASSED.items()]
     terminalreporter.write_line("prerequisite groups: " + " · ".join(counts))
