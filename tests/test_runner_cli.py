@@ -64,14 +64,15 @@ def tiny_task_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("gpfa", {"latent_dim": 2, "em_max_iters": 3, "alpha2": 0.01}),
     ("ndt", {**TINY_CONFIG, "max_epochs": 3, "val_interval": 1, "dropout": 0.2}),
 ])
-def test_seeded_model_reproduces_every_metric_and_another_seed_changes_them(tiny_task_dir: Path, model: str,
-                                                                            overrides: dict) -> None:
-    def record(seed: int) -> Record:
+def test_seeded_model_reproduces_every_metric_and_another_seed_changes_them(tiny_task_dir: Path, tmp_path: Path,
+                                                                            model: str, overrides: dict) -> None:
+    def record(seed: int, out: str) -> Record:
         spec = RunSpec.create("tiny", model, seed=seed, overrides=overrides, device="cpu", data_dir=str(tiny_task_dir))
-        return run(spec, None).record
+        return run(spec, tmp_path / out).record  # a fresh directory each: NDT must not resume a finished fit
 
-    first, again, other = record(0), record(0), record(1)
+    first, again, other = record(0, "first"), record(0, "again"), record(1, "other")
     assert metric_dict(first) == metric_dict(again)
+    assert again.model["fit_info"].get("resumed_from_epoch") is None
     assert set(metric_dict(other)) == set(metric_dict(first))
     for name, value in first.metrics.items():
         assert value.value != other.metrics[name].value, name
