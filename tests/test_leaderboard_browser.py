@@ -10,6 +10,7 @@ import pytest
 from test_leaderboard_site import HOSTILE, make_inputs
 
 from nbench.leaderboard.site import build_site
+from nbench.scoring.entries import score_entry_file
 
 
 def names_in(page, table_id: str) -> list[str]:
@@ -21,7 +22,7 @@ def test_page_in_chromium(tmp_path):
     from nbench.leaderboard.browser import chromium_page
 
     records, subs = make_inputs(tmp_path)
-    build_site([records], subs, tmp_path / "site")
+    build_site([records], subs, tmp_path / "site", score_entry_file)
     problems: list[str] = []
     with chromium_page() as page:
         page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)

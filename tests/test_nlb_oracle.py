@@ -11,7 +11,8 @@ import pytest
 from conftest import import_oracle
 from fixtures.nlb_nwb import KINDS, NLB_NAMES, fixture_files
 
-from nbench.data.nlb import PARAMS, build_arrays, load_recording
+from nbench.data.nlb import PARAMS, load_recording
+from nbench.tasks.nlb import build_arrays
 
 import_oracle("nlb_tools.make_tensors")
 pytestmark = pytest.mark.oracle

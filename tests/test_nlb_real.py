@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from nbench.data.nlb import PARAMS, load_recording
-from nbench.data.nlb.build import eval_input
 from nbench.data.nlb.nwbread import read_nwb
+from nbench.tasks.nlb.build import eval_input
 
 TEST_NWB = "nlb_mc_maze_small/sub-Jenkins_ses-small_desc-test_ecephys.nwb"
 VAL_TENSORS = "nlb_mc_maze_small/mc_maze_small_val_5ms.h5"
@@ -50,7 +50,7 @@ def test_real_test_file_equals_nlb_tools(shared_data: Path, bin_ms: int) -> None
 
 def test_real_train_file_equals_published_val_tensors(shared_data: Path, fetched_train: Path) -> None:
     """Needs the real train file that ``nbench data fetch mc_maze_small`` puts in the data directory."""
-    from nbench.data.nlb import build_arrays
+    from nbench.tasks.nlb import build_arrays
 
     ours = build_arrays(PARAMS["mc_maze_small"], load_recording([fetched_train]), "val", 5, "real", with_targets=False)
     with h5py.File(shared_data / VAL_TENSORS, "r") as h5:

@@ -49,8 +49,7 @@ def test_kernel_narrower_than_one_bin_is_a_config_error() -> None:
     ("mc_maze_small", (60, 0.1)), ("mc_maze_small_20", (60, 0.1)),
 ])
 def test_nlb_per_dataset_defaults(task: str, expected: tuple[float, float]) -> None:
-    cfg = SmoothingModel.default_config(task)
-    assert (cfg.kern_sd_ms, cfg.alpha, cfg.readout) == (*expected, "batched")
+    assert default_config_of(task) == (*expected, "batched")
 
 
 @pytest.mark.regression
@@ -59,8 +58,20 @@ def test_nlb_per_dataset_defaults(task: str, expected: tuple[float, float]) -> N
 ])
 def test_nbench_chosen_defaults_regression(task: str, expected: tuple[float, float]) -> None:
     """Regression check: nbench's own choices (synthetic tasks: its CV tuning; unknown tasks: the fallback)."""
-    cfg = SmoothingModel.default_config(task)
-    assert (cfg.kern_sd_ms, cfg.alpha, cfg.readout) == (*expected, "batched")
+    assert default_config_of(task) == (*expected, "batched")
+
+
+def default_config_of(task: str) -> tuple[float, float, str]:
+    """(kern_sd_ms, alpha, readout) of a task's default smoothing config. Presets follow the dataset family a task
+    declares (both bin sizes of an NLB dataset share one)."""
+    from nbench import registry
+
+    family, bin_ms = task, None
+    if task in registry.names("tasks"):
+        info = make_task(task).info
+        family, bin_ms = info.preset_family, info.bin_ms
+    cfg = SmoothingModel.default_config(family, bin_ms)
+    return cfg.kern_sd_ms, cfg.alpha, cfg.readout
 
 
 def test_overrides_and_bad_values() -> None:

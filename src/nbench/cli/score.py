@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from nbench.cli.display import show_record
-from nbench.evaluate import score_file
 from nbench.results import write_record
+from nbench.scoring.files import score_file
 
 
 @click.command("score")

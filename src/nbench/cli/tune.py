@@ -12,7 +12,7 @@ from nbench import registry, tuning
 from nbench.cli.display import console, err_console
 from nbench.errors import ConfigError
 from nbench.io import atomic_path
-from nbench.runner import make_task
+from nbench.tasks import make_task
 
 
 @click.command("tune")

@@ -31,7 +31,7 @@ from nbench.errors import ValidationError
 from nbench.io import atomic_path
 from nbench.leaderboard import plots
 from nbench.leaderboard.aggregate import INTERVAL_T, GroupKey, aggregate, group_key
-from nbench.leaderboard.entries import Entry, Scorer, default_scorer, entry_records, load_entries
+from nbench.leaderboard.entries import Entry, Scorer, entry_records, load_entries
 from nbench.leaderboard.layout import build_layout
 from nbench.results import Record, load_records
 
@@ -50,10 +50,11 @@ class BuildResult:
     files: list[str] = field(default_factory=list)
 
 
-def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: Scorer = default_scorer,
+def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: Scorer,
             warn: Callable[[str], None] = print,
             progress: Callable[[str], None] | None = None) -> tuple[list[tuple[GroupKey, Record]], list[Entry]]:
-    """Load trusted records and validate + score every entry; return ``(key, record)`` pairs and the entries."""
+    """Load trusted records and validate every entry, its files scored by ``scorer``; return ``(key, record)``
+    pairs and the entries."""
     items: list[tuple[GroupKey, Record]] = []
     for folder in records_dirs:
         if not Path(folder).is_dir():
@@ -69,8 +70,8 @@ def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: 
     return items, entries
 
 
-def build_site(records_dirs: Sequence[Path], submissions_dir: Path | None, out_dir: Path,
-               scorer: Scorer = default_scorer, warn: Callable[[str], None] = print,
+def build_site(records_dirs: Sequence[Path], submissions_dir: Path | None, out_dir: Path, scorer: Scorer,
+               warn: Callable[[str], None] = print,
                progress: Callable[[str], None] | None = None) -> BuildResult:
     """Build the site into ``out_dir`` (replacing a previous build there); see the module docstring."""
     out_dir = Path(out_dir)

@@ -1,0 +1,119 @@
+"""Scoring a whole task: every view's declared metrics, pooled per session and averaged over sessions.
+
+For a single-view task (NLB) the task's metrics are the view's. For a task of several queries per session,
+each unit is scored under its own query and the session's bits/spike and rate R2 pool the units of all queries
+(:func:`nbench.scoring.estimates.combine_views`); other metrics average the views. Sessions are averaged. The
+per-query and per-session values are kept as a breakdown. Bootstrap intervals resample eval trials: one set of
+resamples per session (seed ``seed + i`` for the i-th session) shared by all its views and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nbench.metrics import metric_info
+from nbench.metrics.bootstrap import resample_weights
+from nbench.results import MetricValue
+from nbench.scoring.estimates import Estimate, combine_sessions, combine_views, interval
+from nbench.scoring.view import score_view
+from nbench.submission import Submission
+from nbench.tasks.base import Targets
+
+ALL_QUERIES = "(all)"
+
+
+@dataclass(frozen=True, eq=False)
+class ScoredView:
+    """One view to score: its session, query, predictions and targets."""
+
+    session: str
+    query: str
+    submission: Submission
+    targets: Targets
+
+
+@dataclass
+class TaskScore:
+    """A task's metrics, the reference values beside them, and the per-session / per-query breakdown.
+
+    ``breakdown`` maps session -> query -> metric values, with the session's pooled values under ``"(all)"``;
+    it is empty for single-view tasks.
+    """
+
+    metrics: dict[str, MetricValue]
+    reference: dict[str, MetricValue] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+
+
+def metric_value(name: str, value: float, n: int | None, ci: tuple[float, float] | None = None) -> MetricValue:
+    """A metric value whose direction comes from nbench's metric table."""
+    info = metric_info(name)
+    return MetricValue(float(value), info.higher_is_better if info is not None else True, n, ci)
+
+
+def score_views(views: Sequence[ScoredView], *, bootstrap: int = 1000, seed: int = 0) -> TaskScore:
+    """Score every view and combine them (see the module docstring)."""
+    sessions = list(dict.fromkeys(v.session for v in views))
+    per_view = [score_view(v.submission, v.targets) for v in views]
+    weights: dict[str, np.ndarray | None] = {}
+    n_eval: dict[str, int] = {}
+    for i, session in enumerate(sessions):
+        n_eval[session] = next(v.targets.n_eval for v in views if v.session == session)
+        weights[session] = resample_weights(n_eval[session], bootstrap, seed + i) if bootstrap else None
+    session_estimates = {s: _combine(s, views, per_view) for s in sessions}
+    names = list(dict.fromkeys(name for est in session_estimates.values() for name in est))
+    metrics = {}
+    for name in names:
+        present = [s for s in sessions if name in session_estimates[s]]
+        ests = [session_estimates[s][name] for s in present]
+        use_ci = _wants_ci(name)
+        value, ci = combine_sessions(ests, [weights[s] if use_ci else None for s in present])
+        metrics[name] = metric_value(name, value, sum(n_eval[s] for s in present), ci)
+    breakdown = {} if len(views) == 1 else _breakdown(views, per_view, session_estimates, weights, n_eval)
+    return TaskScore(metrics, _reference(views), breakdown)
+
+
+def _combine(session: str, views: Sequence[ScoredView], per_view: list[dict[str, Estimate]]) -> dict[str, Estimate]:
+    mine = [est for view, est in zip(views, per_view, strict=True) if view.session == session]
+    names = list(dict.fromkeys(name for est in mine for name in est))
+    return {name: combine_views([est[name] for est in mine if name in est]) for name in names}
+
+
+def _wants_ci(name: str) -> bool:
+    info = metric_info(name)
+    return info is not None and info.bootstrap_ci
+
+
+def _value(name: str, est: Estimate, weights: np.ndarray | None, n: int) -> MetricValue:
+    return metric_value(name, est.value, n, interval(est, weights) if _wants_ci(name) else None)
+
+
+def _breakdown(views: Sequence[ScoredView], per_view: list[dict[str, Estimate]],
+               session_estimates: dict[str, dict[str, Estimate]], weights: dict[str, np.ndarray | None],
+               n_eval: dict[str, int]) -> dict[str, dict[str, dict[str, MetricValue]]]:
+    out: dict[str, dict[str, dict[str, MetricValue]]] = {}
+    for view, est in zip(views, per_view, strict=True):
+        w, n = weights[view.session], n_eval[view.session]
+        out.setdefault(view.session, {})[view.query] = {k: _value(k, e, w, n) for k, e in est.items()}
+    for session, est in session_estimates.items():
+        w, n = weights[session], n_eval[session]
+        out[session][ALL_QUERIES] = {k: _value(k, e, w, n) for k, e in est.items()}
+    return out
+
+
+def reference_metrics(targets: Targets) -> dict[str, MetricValue]:
+    """The reference values of one view's targets as metric values (they describe the data, not a model)."""
+    return _reference([ScoredView("", "", Submission(targets.group), targets)])
+
+
+def _reference(views: Sequence[ScoredView]) -> dict[str, MetricValue]:
+    """The targets' reference values (data, not the submission), averaged over views where there are several."""
+    names = list(dict.fromkeys(k for v in views for k in v.targets.reference))
+    out = {}
+    for name in names:
+        values = [v.targets.reference[name] for v in views if name in v.targets.reference]
+        out[name] = metric_value(name, float(np.mean(values)), None)
+    return out
