@@ -9,6 +9,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 import scipy.signal
+from conftest import USER_DATA_DIR
 
 from nbench.data.dandisets import nlb_dandiset, nlb_files
 from nbench.data.nlb import PARAMS, load_recording
@@ -19,7 +20,7 @@ EXPECTED = {"[500] co-bps": 0.1528, "[500] vel R2": 0.5224, "[500] psth R2": 0.3
 
 
 def _train_file(tmp_path: Path) -> Path:
-    path = nlb_files("mc_maze_large")["train"]
+    path = nlb_files("mc_maze_large", USER_DATA_DIR)["train"]  # reuse a `nbench data fetch mc_maze_large` copy
     if path.is_file():
         return path
     from dandi.download import download
