@@ -34,6 +34,14 @@ TASKS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("chaotic_rnn_rates", _SYNTHETIC, {"dataset": "chaotic_rnn", "protocol": "rates"},
      "synthetic chaotic RNN, every neuron observed: rate recovery (rate R2), as the NDT paper"),
 ) + tuple(
+    (f"{source}_{family}", "nbench.tasks.region:RegionTask", {"source": source, "family": family},
+     f"{title}: {what}")
+    for source, title in (("multi_region", "synthetic multi-region (3 sessions)"),
+                          ("ibl", "IBL Brain Wide Map, DANDI 000409 (`nbench data fetch ibl`)"))
+    for family, what in (("cosmooth", "each neuron from all others"), ("forward", "the last 10 bins"),
+                         ("inter", "each region from the others"), ("intra", "each neuron from its region"),
+                         ("choice", "choice accuracy"), ("whisker", "whisker motion energy R2"))
+) + tuple(
     (nlb_group_name(row.name, size), "nbench.tasks.nlb:NLBTask", {"dataset": row.name, "bin_ms": size},
      f"NLB'21 {row.title}, {row.n_neurons} neurons, {size} ms (DANDI; `nbench data fetch {row.name}`)")
     for row in NLB_TABLE for size in NLB_BIN_SIZES

@@ -73,10 +73,7 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
     n_heldin = inputs.n_heldin if inputs is not None else _heldin_from_targets(targets, n_heldout)
     forward = targets.eval_spikes_heldin_forward
     forward_bins = inputs.forward_bins if inputs is not None else (None if forward is None else forward.shape[1])
-    required = tuple(k for k, n in (("eval_rates_heldin", n_heldin), ("eval_rates_heldout", n_heldout))
-                     if n is None or n > 0)
-    if per_bin_behavior or _decodes_from_train(targets):
-        required = ("train_rates_heldin", "train_rates_heldout") + required
+    required = _required_rates(targets, n_heldin, n_heldout, per_bin_behavior)
     nan_ok = {}
     eval_gap = np.isnan(spikes).all(axis=2)
     if eval_gap.any():
@@ -86,6 +83,34 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
         nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap)
     return GroupSpec(targets.group, n_train, n_eval, n_bins, n_heldin, n_heldout, forward_bins or None, required,
                      nan_ok, _behavior_shape(targets))
+
+
+def _required_rates(targets: Targets, n_heldin: int | None, n_heldout: int, per_bin_behavior: bool
+                    ) -> tuple[str, ...]:
+    """The rate keys the declared metrics are computed from (NLB groups: all four, as NLB's layout has them)."""
+    declared = set(targets.metrics)
+    decoded = per_bin_behavior or _decodes_from_train(targets)
+    everything = not declared or decoded or bool(declared & {"psth R2", "tp corr", "rate R2"})
+    need_in = everything or "rate R2 heldin" in declared
+    need_out = everything or bool(declared & {"co-bps", "co-bps per neuron", "rate R2 heldout"})
+    sides = (("eval_rates_heldin", need_in, n_heldin), ("eval_rates_heldout", need_out, n_heldout))
+    keys = [key for key, need, n in sides if need and (n is None or n > 0)]
+    if decoded:
+        keys = ["train_rates_heldin", "train_rates_heldout"] + keys
+    return tuple(keys)
+
+
+def trimmed(sub: Submission, spec: GroupSpec) -> Submission:
+    """``sub`` without the arrays its view does not score (a leave-one-out view needs one neuron's eval rates,
+    not every visible neuron's train and eval rates)."""
+    keep = set(spec.required)
+    if spec.forward_bins:
+        keep |= set(FORWARD_KEYS)
+    if spec.behavior_shape is not None:
+        keep.add("eval_behavior_pred")
+    if not spec.required:
+        keep |= {"eval_rates_heldin", "eval_rates_heldout"}
+    return Submission(sub.group, **{k: v for k, v in sub.arrays().items() if k in keep})
 
 
 def _decodes_from_train(targets: Targets) -> bool:

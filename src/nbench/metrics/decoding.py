@@ -20,6 +20,7 @@ different alphas within ``TIE_TOLERANCE`` whose eval R2s disagree. The fallback 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -259,5 +260,7 @@ def decode_series_cv(train_features: np.ndarray, train_behavior: np.ndarray, eva
     if len(x) < 2:
         raise ValueError(f"behaviour decoding needs at least 2 training trials with behaviour, got {len(x)}")
     folds = min(SERIES_FOLDS, len(x))
-    search = GridSearchCV(Ridge(), {"alpha": list(SERIES_ALPHAS)}, cv=KFold(folds)).fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # alpha = 0 (in MtM's grid) is ill-conditioned by design
+        search = GridSearchCV(Ridge(), {"alpha": list(SERIES_ALPHAS)}, cv=KFold(folds)).fit(x, y)
     return search.predict(np.asarray(eval_features, dtype=np.float64)).reshape((len(eval_features),) + shape)

@@ -52,9 +52,12 @@ def behavior_estimates(metrics: tuple[str, ...], sub: Submission, targets: Targe
 
 
 def _rates(sub: Submission, split: str) -> np.ndarray:
+    """All neurons' rates of ``split`` (held-in, then held-out where the view hides any)."""
     heldin, heldout = getattr(sub, f"{split}_rates_heldin"), getattr(sub, f"{split}_rates_heldout")
-    if heldin is None or heldout is None:
-        raise ValueError(f"behaviour decoding needs {split}_rates_heldin and {split}_rates_heldout")
+    if heldin is None:
+        raise ValueError(f"behaviour decoding needs {split}_rates_heldin")
+    if heldout is None or heldout.shape[-1] == 0:
+        return np.asarray(heldin, dtype=np.float64)
     if heldin.shape[:-1] != heldout.shape[:-1]:
         raise ValueError(f"{split}_rates_heldin shape {heldin.shape} and {split}_rates_heldout shape "
                          f"{heldout.shape} differ in trials x bins")
