@@ -182,6 +182,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         SKIPPED.append(f"{report.nodeid}: {reason}")
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A module skipped whole at import (``pytest.importorskip`` at its top) counts as a skip too."""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        SKIPPED.append(f"{report.nodeid}: {reason}")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Strict mode: a skip, or a group with no passing test, fails the run."""
     if not STRICT or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
