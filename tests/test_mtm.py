@@ -6,20 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from nbench.baselines.mean_rate import MeanRateModel  # noqa: E402
-from nbench.baselines.mtm import MTMModel, MTMTemporalModel  # noqa: E402
-from nbench.baselines.mtm.config import MTMConfig  # noqa: E402
-from nbench.baselines.mtm.masking import query_scheme, scheme_masks  # noqa: E402
-from nbench.baselines.mtm.network import MtMNet, attention_mask  # noqa: E402
-from nbench.data.synthetic.multi_region import MultiRegionParams, generate  # noqa: E402
-from nbench.fitting import fit_and_predict  # noqa: E402
-from nbench.scoring.task import ScoredView, TaskScorer  # noqa: E402
-from nbench.tasks import make_task  # noqa: E402
-from nbench.tasks.region import FAMILIES  # noqa: E402
-from nbench.tasks.segments import segment_task  # noqa: E402
+from nbench.baselines.mean_rate import MeanRateModel
+from nbench.baselines.mtm import MTMModel, MTMTemporalModel
+from nbench.baselines.mtm.config import MTMConfig
+from nbench.baselines.mtm.masking import query_scheme, scheme_masks
+from nbench.baselines.mtm.network import MtMNet, attention_mask
+from nbench.data.synthetic.multi_region import MultiRegionParams, generate
+from nbench.fitting import fit_and_predict
+from nbench.scoring.task import ScoredView, TaskScorer
+from nbench.tasks import make_task
+from nbench.tasks.region import FAMILIES
+from nbench.tasks.segments import segment_task
 
 TINY = MultiRegionParams(n_trials=60, min_units=40, max_units=40)
 FAST = dict(d_model=32, num_layers=2, num_heads=2, hidden_size=64, stitch_dim=32, dropout=0.0,

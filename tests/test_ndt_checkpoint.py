@@ -6,13 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from ndt_fixtures import TINY_CONFIG, tiny_inputs
 
-torch = pytest.importorskip("torch")
-
-from ndt_fixtures import TINY_CONFIG, tiny_inputs  # noqa: E402
-
-from nbench.baselines.ndt import NDTModel  # noqa: E402
-from nbench.baselines.ndt.train import BEST_NAME, CHECKPOINT_NAME  # noqa: E402
+from nbench.baselines.ndt import NDTModel
+from nbench.baselines.ndt.train import BEST_NAME, CHECKPOINT_NAME
 
 CONFIG = {**TINY_CONFIG, "max_epochs": 12, "val_interval": 2, "checkpoint_interval": 1, "dropout": 0.1}
 
