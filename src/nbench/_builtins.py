@@ -20,6 +20,8 @@ MODELS: tuple[tuple[str, str, str], ...] = (
      "NLB GPFA: elephant GPFA latents, ridge to held-in, Poisson GLM to held-out neurons"),
     ("ndt", "nbench.baselines.ndt:NDTModel",
      "Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)"),
+    ("poyo", "nbench.baselines.poyo:POYOModel",
+     "POYO: spike tokens in, behaviour out, across sessions (Azabou et al. 2023; torch-brain, nbench[poyo])"),
 )
 
 _SYNTHETIC = "nbench.tasks.synthetic:SyntheticTask"

@@ -17,7 +17,7 @@ from scipy.ndimage import gaussian_filter1d
 from nbench.data.recording import Recording, TrialSegments, TrialSpikes
 from nbench.metrics.rates import rate_r2
 from nbench.tasks.base import PHASE_SPLITS, PreparedTask, Query, Targets, TaskInfo, TaskInputs, View
-from nbench.tasks.spiketimes import spike_times_of
+from nbench.tasks.spiketimes import JITTER_SEED, spike_times_of
 
 #: Width (in bins) of the Gaussian that smooths the condition-average reference, as in NDT's analysis.
 COND_AVG_SIGMA_BINS = 2.0
@@ -79,7 +79,7 @@ def _inputs(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: 
     vis, hid = query.visible, query.hidden
     ids, regions = rec.units.local_id, rec.units.region
     condition = rec.trials.condition
-    times = spike_times_of(rec, seed=0) if spike_times else None
+    times = spike_times_of(rec, seed=JITTER_SEED) if spike_times else None
     return TaskInputs(
         task=info.name, dataset=rec.name, phase=phase, group=group, bin_ms=seg.bin_ms,
         train_spikes_heldin=_pick(seg.counts, split.train, vis),

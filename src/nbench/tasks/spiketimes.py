@@ -11,8 +11,11 @@ import numpy as np
 
 from nbench.data.recording import Recording, TrialSpikes
 
+#: Seed of the within-bin draws that tasks give models asking for spike times of binned-only data.
+JITTER_SEED = 0
 
-def spike_times_of(rec: Recording, seed: int = 0) -> TrialSpikes:
+
+def spike_times_of(rec: Recording, seed: int = JITTER_SEED) -> TrialSpikes:
     """Within-window spike times of every trial and unit of a trial-cut recording (trial window bins only)."""
     seg = rec.segments
     if seg is None:
