@@ -55,7 +55,7 @@ def test_unobserved_bins_have_no_events() -> None:
     first_val = int(np.flatnonzero(rec.trials["split"] == "val")[0])
     onset_ms = int(rec.trials["move_onset_time"][first_val] // 1_000_000)
     rec.block("heldin").observed[onset_ms - 100:onset_ms] = False
-    arrays = build_arrays(PARAMS["mc_maze_small"], rec, "val", 5, "maze")
+    arrays = build_arrays(PARAMS["mc_maze_small"], rec, "val", 5, "maze", with_targets=False)
     counts = arrays.inputs["eval_spikes_heldin"]
     assert np.isnan(counts[0]).any() and not np.isnan(counts[1:]).any()
     assert_bins_to(arrays.spike_times["eval"], counts, 5)

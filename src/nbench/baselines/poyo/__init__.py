@@ -49,10 +49,18 @@ class POYOModel(Model):
         self.torch_device = resolve_device(device)
         self.net: Any = None
         self.coding: BehaviorCoding | None = None
+        #: Optional ``callback(epoch, mean training loss)`` called after every epoch.
+        self.epoch_callback: Any = None
 
     @classmethod
     def preset(cls, family: str, bin_ms: float | None = None) -> POYOConfig | None:
         return preset_config(family)
+
+    @classmethod
+    def make_config(cls, family: str, overrides: dict[str, Any] | None = None, bin_ms: float | None = None
+                    ) -> POYOConfig:
+        check_installed()  # the runner makes the config first: a missing extra is the first and only message
+        return super().make_config(family, overrides, bin_ms)
 
     def fit(self, inputs: TaskInputs) -> None:
         """Train on one session's view."""
@@ -78,7 +86,7 @@ class POYOModel(Model):
         with torch.random.fork_rng(devices=[]), training_progress("POYO epoch", self.config.epochs) as progress:
             trainer = Trainer(self.config, self.coding, trials, targets, self.seed, self.torch_device,
                               self.workdir, fingerprint)
-            summary = trainer.run(progress)
+            summary = trainer.run(progress, self.epoch_callback)
         self.net = trainer.model
         self.device = str(self.torch_device)
         self.fit_info = {

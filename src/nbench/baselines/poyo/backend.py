@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from nbench.errors import ConfigError
@@ -23,8 +24,6 @@ def check_installed() -> None:
 
     Reads the installed metadata only: nothing is imported.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         found = version("torch_brain")
     except PackageNotFoundError:

@@ -108,7 +108,8 @@ class BehaviorCoding:
         if len(widths) != 1 or any(v.train_behavior.ndim != 3 for v in views):
             raise ValidationError(f"model 'poyo': continuous behaviour must be trials x bins x k with one k across "
                                   f"sessions (found {sorted(widths)})")
-        rows = np.concatenate([np.asarray(v.train_behavior, np.float64).reshape(-1, widths.pop()) for v in views])
+        width = widths.pop()
+        rows = np.concatenate([np.asarray(v.train_behavior, np.float64).reshape(-1, width) for v in views])
         mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
         return cls(spec, mean, np.where(std > 0, std, 1.0), np.zeros(0))
 
@@ -146,7 +147,7 @@ def sample(model: Any, trials: SessionTrials, i: int, keep: np.ndarray | None = 
         position[keep] = np.arange(len(keep))
         chosen = position[units] >= 0
         ids, times, units = ids[keep], times[chosen], position[units[chosen]]
-    data = SimpleNamespace(units=SimpleNamespace(id=list(ids)),
+    data = SimpleNamespace(units=SimpleNamespace(id=ids.tolist()),
                            spikes=SimpleNamespace(timestamps=times, unit_index=units),
                            session=SimpleNamespace(id=trials.session))
     out = dict(model.tokenize(data), output_timestamps=pad8(trials.output_times),

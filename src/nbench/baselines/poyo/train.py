@@ -49,8 +49,9 @@ def build_model(config: POYOConfig, window_s: float, dim_out: int, unit_ids: Seq
         num_latents_per_step=config.num_latents_per_step, dim_out=dim_out, dim=config.dim, depth=config.depth,
         dim_head=config.dim_head, cross_heads=config.cross_heads, self_heads=config.self_heads,
         ffn_dropout=config.ffn_dropout, lin_dropout=config.lin_dropout, atn_dropout=config.atn_dropout)
-    model.unit_emb.initialize_vocab(sorted(unit_ids))
-    model.session_emb.initialize_vocab(sorted(sessions))
+    # Plain str words: numpy strings would make the checkpoint unloadable with weights_only=True.
+    model.unit_emb.initialize_vocab(sorted(str(u) for u in unit_ids))
+    model.session_emb.initialize_vocab(sorted(str(s) for s in sessions))
     return model
 
 
@@ -112,8 +113,12 @@ class Trainer:
             keep = np.sort(rng.choice(n, max(n_keep, 1), replace=False))
         return sample(self.model, trials, i, keep, self.targets[k][i])
 
-    def run(self, progress: Callable[[int, str], None] | None = None) -> FitSummary:
-        """Train for ``epochs`` (resuming a checkpoint of this fit if there is one); leave the model in eval mode."""
+    def run(self, progress: Callable[[int, str], None] | None = None,
+            callback: Callable[[int, float], None] | None = None) -> FitSummary:
+        """Train for ``epochs`` (resuming a checkpoint of this fit if there is one); leave the model in eval mode.
+
+        ``progress(epoch, text)`` and ``callback(epoch, mean training loss)`` are called after every epoch.
+        """
         collate = batching()[0]
         self._try_resume()
         while self.summary.epochs < self.config.epochs:
@@ -139,6 +144,8 @@ class Trainer:
                 self.save_checkpoint()
             if progress is not None:
                 progress(self.summary.epochs, f"loss {self.summary.history[-1]:.4f}")
+            if callback is not None:
+                callback(self.summary.epochs, self.summary.history[-1])
         self.save_checkpoint()
         self.model.eval()
         return self.summary
