@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from nbench.data.recording import Recording, TrialSegments, TrialSpikes
+from nbench.data.recording import Recording, TrialSegments
 from nbench.metrics.rates import rate_r2
 from nbench.tasks.base import PHASE_SPLITS, PreparedTask, Query, Targets, TaskInfo, TaskInputs, View
-from nbench.tasks.spiketimes import JITTER_SEED, spike_times_of
+from nbench.tasks.spiketimes import JITTER_SEED, select_events, spike_times_of
 
 #: Width (in bins) of the Gaussian that smooths the condition-average reference, as in NDT's analysis.
 COND_AVG_SIGMA_BINS = 2.0
@@ -91,8 +91,8 @@ def _inputs(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: 
         train_conditions=None if condition is None else np.asarray(condition)[split.train],
         heldin_ids=ids[vis], heldout_ids=ids[hid], regions_heldin=regions[vis], regions_heldout=regions[hid],
         dataset_info=dict(rec.provenance), session=rec.session, query=query.name, behavior=info.behavior,
-        train_spike_times=None if times is None else _select(times, split.train, vis),
-        eval_spike_times=None if times is None else _select(times, split.evals, vis))
+        train_spike_times=None if times is None else select_events(times, split.train, vis),
+        eval_spike_times=None if times is None else select_events(times, split.evals, vis))
 
 
 def _targets(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: str) -> Targets:
@@ -128,19 +128,6 @@ def _behavior(info: TaskInfo, rec: Recording, trials: np.ndarray) -> np.ndarray 
         return None if seg.behavior is None else seg.behavior[trials]
     column = np.asarray(rec.trials[spec.name], dtype=np.float64)
     return column[trials].reshape(len(trials), -1)
-
-
-def _select(times: TrialSpikes, trials: np.ndarray, units: np.ndarray) -> TrialSpikes:
-    """The events of ``trials`` (renumbered 0..) and ``units`` (renumbered to their column in ``units``)."""
-    trial_pos = np.full(int(times.trial.max(initial=-1)) + 1, -1)
-    trial_pos[trials] = np.arange(len(trials))
-    unit_pos = np.full(int(times.unit.max(initial=-1)) + 1, -1)
-    unit_pos[units[units < len(unit_pos)]] = np.flatnonzero(units < len(unit_pos))
-    keep = (trial_pos[times.trial] >= 0) & (unit_pos[times.unit] >= 0)
-    new_trial = trial_pos[times.trial[keep]]
-    order = np.argsort(new_trial, kind="stable")  # events stay time-sorted within a trial
-    return TrialSpikes(new_trial[order], times.time_ms[keep][order], unit_pos[times.unit[keep]][order],
-                       times.jittered)
 
 
 def condition_average_reference(info: TaskInfo, rec: Recording, split: _Split, query: Query) -> dict[str, float]:

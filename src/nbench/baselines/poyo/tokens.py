@@ -65,7 +65,7 @@ def session_trials(inputs: TaskInputs, split: str) -> SessionTrials:
     bin_s = inputs.bin_ms / 1000.0
     centres = ((np.arange(inputs.n_bins) + 0.5) * bin_s).astype(np.float32)
     return SessionTrials(inputs.session, qualified_ids(inputs.session, ids), times, units,
-                         inputs.n_bins * bin_s, centres)
+                         inputs.n_bins * inputs.bin_ms / 1000.0, centres)
 
 
 @dataclass(frozen=True)

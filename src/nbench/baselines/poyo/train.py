@@ -8,8 +8,10 @@ so an interrupted fit resumes where it stopped and ends with the same weights.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,15 +46,35 @@ def build_model(config: POYOConfig, window_s: float, dim_out: int, unit_ids: Seq
     """A POYO whose context is the trial window, with its unit and session vocabularies (sorted, so the
     embedding rows drawn from the seeded RNG do not depend on the order views arrive in)."""
     steps = max(1, round(window_s / config.latent_step))
-    model = poyo_class()(
-        sequence_length=float(window_s), latent_step=float(window_s / steps),
-        num_latents_per_step=config.num_latents_per_step, dim_out=dim_out, dim=config.dim, depth=config.depth,
-        dim_head=config.dim_head, cross_heads=config.cross_heads, self_heads=config.self_heads,
-        ffn_dropout=config.ffn_dropout, lin_dropout=config.lin_dropout, atn_dropout=config.atn_dropout)
+    # POYO logs a warning when float rounding makes window / step look fractional; the step count is whole here.
+    with _quiet(_NOT_A_MULTIPLE):
+        model = poyo_class()(
+            sequence_length=float(window_s), latent_step=float(window_s / steps),
+            num_latents_per_step=config.num_latents_per_step, dim_out=dim_out, dim=config.dim, depth=config.depth,
+            dim_head=config.dim_head, cross_heads=config.cross_heads, self_heads=config.self_heads,
+            ffn_dropout=config.ffn_dropout, lin_dropout=config.lin_dropout, atn_dropout=config.atn_dropout,
+            emb_init_scale=config.emb_init_scale)
     # Plain str words: numpy strings would make the checkpoint unloadable with weights_only=True.
     model.unit_emb.initialize_vocab(sorted(str(u) for u in unit_ids))
     model.session_emb.initialize_vocab(sorted(str(s) for s in sessions))
     return model
+
+
+_NOT_A_MULTIPLE = "is not a multiple of latent_step"
+
+
+@contextlib.contextmanager
+def _quiet(text: str) -> Iterator[None]:
+    """Drop root-logger records containing ``text`` while the block runs."""
+    def keep(record: logging.LogRecord) -> bool:
+        return text not in record.getMessage()
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
 
 
 def forward(model: Any, batch: dict[str, Any]) -> torch.Tensor:
