@@ -20,6 +20,10 @@ MODELS: tuple[tuple[str, str, str], ...] = (
      "NLB GPFA: elephant GPFA latents, ridge to held-in, Poisson GLM to held-out neurons"),
     ("ndt", "nbench.baselines.ndt:NDTModel",
      "Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)"),
+    ("mtm", "nbench.baselines.mtm:MTMModel",
+     "MtM: multi-task masking with prompts, across sessions, any query from one fit (Zhang et al. 2024)"),
+    ("mtm_temporal", "nbench.baselines.mtm:MTMTemporalModel",
+     "MtM's backbone trained with temporal masking only (the NDT objective): MtM's comparison"),
     ("poyo", "nbench.baselines.poyo:POYOModel",
      "POYO: spike tokens in, behaviour out, across sessions (Azabou et al. 2023; torch-brain, nbench[poyo])"),
 )
@@ -35,6 +39,14 @@ TASKS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
      "synthetic Lorenz, every neuron observed: rate recovery (rate R2), as the NDT paper"),
     ("chaotic_rnn_rates", _SYNTHETIC, {"dataset": "chaotic_rnn", "protocol": "rates"},
      "synthetic chaotic RNN, every neuron observed: rate recovery (rate R2), as the NDT paper"),
+) + tuple(
+    (f"{source}_{family}", "nbench.tasks.region:RegionTask", {"source": source, "family": family},
+     f"{title}: {what}")
+    for source, title in (("multi_region", "synthetic multi-region (3 sessions)"),
+                          ("ibl", "IBL Brain Wide Map, DANDI 000409 (`nbench data fetch ibl`)"))
+    for family, what in (("cosmooth", "each neuron from all others"), ("forward", "the last 10 bins"),
+                         ("inter", "each region from the others"), ("intra", "each neuron from its region"),
+                         ("choice", "choice accuracy"), ("whisker", "whisker motion energy R2"))
 ) + tuple(
     (nlb_group_name(row.name, size), "nbench.tasks.nlb:NLBTask", {"dataset": row.name, "bin_ms": size},
      f"NLB'21 {row.title}, {row.n_neurons} neurons, {size} ms (DANDI; `nbench data fetch {row.name}`)")

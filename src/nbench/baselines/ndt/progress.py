@@ -1,4 +1,4 @@
-"""NDT's progress bar: epochs, with the current train and validation losses and the best validation loss."""
+"""A progress bar for training (NDT, MtM): epoch, time elapsed and left, and the train / validation losses."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from nbench.baselines.training import training_progress as progress_bar
 
 
 @contextlib.contextmanager
-def training_progress(max_epochs: int) -> Iterator[Any]:
+def training_progress(max_epochs: int, label: str = "NDT") -> Iterator[Any]:
     """Yield ``update(epoch, train_loss, val_loss, summary)``; draws on stderr when it is a terminal."""
-    with progress_bar("NDT epoch", max_epochs) as bar:
+    with progress_bar(f"{label} epoch", max_epochs) as bar:
         last_val = [math.nan]
 
         def update(epoch: int, train_loss: float, val_loss: float | None, summary: Any) -> None:
