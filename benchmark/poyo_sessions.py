@@ -2,23 +2,25 @@
 one session, on that session's eval trials.
 
 Data: ``nbench.testing.reaches.ReachSessionsTask`` (default four sessions of 32-48 different neurons, 48
-training and 12 eval trials each, one shared 2-D hand velocity; recorded spike times). For each seed:
+training and 12 eval trials each, one shared 2-D hand velocity; recorded spike times). The target session keeps
+only its first ``--target-train`` training trials (default 16: the case POYO is for, a session with little
+data); the other sessions keep all of theirs. For each seed:
 
 - *all sessions*: ``fit_sessions`` on every session's training trials (unit and session embeddings tell the
   sessions apart), then predict the target session's eval trials;
-- *one session*: ``fit`` on the target session's training trials only, with the epoch count multiplied by the
-  number of sessions, so both fits take the same number of optimizer steps (the difference is the data, not
-  the training length).
+- *one session*: ``fit`` on the target session's training trials only, with the epoch count scaled so that both
+  fits take the same number of optimizer steps (the difference is the data, not the training length).
 
 Both are scored by nbench's scorer (``vel R2 (predicted)``) on the target session's view. Usage:
 
-    PYTHONPATH=src python benchmark/poyo_sessions.py --seeds 0 1 2 [--target r1] [--set epochs=30 ...]
+    NBENCH_NUM_THREADS=1 PYTHONPATH=src python benchmark/poyo_sessions.py --seeds 0 1 2 [--set epochs=15 ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import statistics
 import time
@@ -28,10 +30,12 @@ import numpy as np
 from nbench.baselines.poyo import POYOModel
 from nbench.config import parse_set_options
 from nbench.scoring.view import score_view
+from nbench.tasks.base import View
+from nbench.tasks.folds import train_subset
 from nbench.testing.reaches import ReachSessionsTask
 
 #: A CPU-sized shape for this comparison (both arms use it): torch_brain's 1.3M layout at depth 2, width 32.
-DEFAULTS = {"dim": 32, "depth": 2, "num_latents_per_step": 8, "epochs": 30, "lr": 2e-3, "unit_dropout": 0.2}
+DEFAULTS = {"dim": 32, "depth": 2, "num_latents_per_step": 8, "epochs": 15}
 METRIC = "vel R2 (predicted)"
 
 
@@ -51,17 +55,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--target", default="r1", help="session scored")
+    parser.add_argument("--target-train", type=int, default=16, help="training trials kept in the target session")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the generated sessions")
     parser.add_argument("--set", dest="sets", nargs="*", default=[], help="POYO config overrides key=value")
     args = parser.parse_args()
     values = {**DEFAULTS, **parse_set_options(args.sets)}
     config = POYOModel.make_config("reach_sessions", values)
     prepared = ReachSessionsTask(seed=args.data_seed).build("test", spike_times=True)
-    views = list(prepared.views)
+    views = [v if v.query.session != args.target else
+             View(v.query, train_subset(v.inputs, np.arange(args.target_train)), v.targets) for v in prepared.views]
     target = next(v for v in views if v.query.session == args.target)
-    single_config = dataclasses.replace(config, epochs=config.epochs * len(views))
+    steps = math.ceil(sum(v.inputs.n_train for v in views) / config.batch_size) * config.epochs
+    single_config = dataclasses.replace(
+        config, epochs=round(steps / math.ceil(target.inputs.n_train / config.batch_size)))
     print(f"{len(views)} sessions ({', '.join(f'{v.query.session}: {v.inputs.n_heldin} units' for v in views)}), "
-          f"{target.inputs.n_train} train / {target.inputs.n_eval} eval trials each; target {args.target}; "
+          f"{prepared.views[0].inputs.n_train} train / {target.inputs.n_eval} eval trials each; target "
+          f"{args.target} keeps {target.inputs.n_train} train trials; "
           f"config {values}; load average {os.getloadavg()}", flush=True)
     rows: dict[str, list[float]] = {"all sessions": [], "one session": []}
     for seed in args.seeds:
