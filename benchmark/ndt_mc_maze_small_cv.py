@@ -18,7 +18,6 @@ Fold metrics are averaged. Usage (after ``nbench data import FILE --name mc_maze
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import tempfile
 import time
@@ -32,23 +31,12 @@ from nbench.metrics.decoding import velocity_decoding
 from nbench.metrics.poisson import bits_per_spike
 from nbench.runner import make_task
 from nbench.tasks.base import TaskInputs
+from nbench.tasks.folds import contiguous_folds, cv_fold
 
 
 def vel_r2(train_rates: np.ndarray, train_vel: np.ndarray, eval_rates: np.ndarray, eval_vel: np.ndarray) -> float:
     """NLB's ridge decoding of velocity from rates (trials x bins x neurons), the scorer's own implementation."""
     return velocity_decoding(train_rates, train_vel, None, eval_rates, eval_vel, None)[0]
-
-
-def fold_inputs(inputs: TaskInputs, test: np.ndarray) -> TaskInputs:
-    """Inputs whose train trials are all but ``test`` and whose eval trials are ``test`` (held-in only)."""
-    train = np.setdiff1d(np.arange(inputs.n_train), test)
-    return dataclasses.replace(
-        inputs, train_spikes_heldin=inputs.train_spikes_heldin[train],
-        train_spikes_heldout=inputs.train_spikes_heldout[train],
-        eval_spikes_heldin=inputs.train_spikes_heldin[test],
-        train_spikes_heldin_forward=inputs.train_spikes_heldin_forward[train],
-        train_spikes_heldout_forward=inputs.train_spikes_heldout_forward[train],
-        train_behavior=inputs.train_behavior[train])
 
 
 def fit_predict(name: str, task: str, overrides: dict, seed: int, inputs: TaskInputs, workdir: Path):
@@ -75,8 +63,8 @@ def main() -> None:
         out["val co-bps"] = bits_per_spike(sub.eval_rates_heldout, targets.eval_spikes_heldout)
         out["fit cpu s (full)"] = round(time.process_time() - t0, 1)
         folds = []
-        for k, test in enumerate(np.array_split(np.arange(inputs.n_train), args.folds)):
-            fin = fold_inputs(inputs, test)
+        for k, test in enumerate(contiguous_folds(inputs.n_train, args.folds)):
+            fin = cv_fold(inputs, test)
             s = fit_predict(args.model, args.task, overrides, args.seed, fin, Path(tmp) / f"fold{k}")
             rates_tr = np.concatenate([s.train_rates_heldin, s.train_rates_heldout], axis=2)
             rates_ev = np.concatenate([s.eval_rates_heldin, s.eval_rates_heldout], axis=2)

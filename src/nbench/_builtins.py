@@ -24,6 +24,8 @@ MODELS: tuple[tuple[str, str, str], ...] = (
      "MtM: multi-task masking with prompts, across sessions, any query from one fit (Zhang et al. 2024)"),
     ("mtm_temporal", "nbench.baselines.mtm:MTMTemporalModel",
      "MtM's backbone trained with temporal masking only (the NDT objective): MtM's comparison"),
+    ("poyo", "nbench.baselines.poyo:POYOModel",
+     "POYO: spike tokens in, behaviour out, across sessions (Azabou et al. 2023; torch-brain, nbench[poyo])"),
 )
 
 _SYNTHETIC = "nbench.tasks.synthetic:SyntheticTask"

@@ -1,4 +1,4 @@
-"""The progress bar of training (NDT, MtM): the epoch and the current train / validation losses."""
+"""A progress bar for training (NDT, MtM): epoch, time elapsed and left, and the train / validation losses."""
 
 from __future__ import annotations
 

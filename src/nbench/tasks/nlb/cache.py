@@ -25,14 +25,16 @@ from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
 from nbench.data.nlb.nwbread import NWBContent
 from nbench.data.nlb.params import PARAMS, group_name
 from nbench.data.nlb.recording import load_recording
+from nbench.data.recording import TrialSpikes
 from nbench.errors import DataError
 from nbench.io import atomic_path
 from nbench.tasks.nlb.build import NLBArrays, build_arrays
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: held-in spike times of the input windows
 LIST_KEYS = ("eval_cond_idx", "train_cond_idx")
+EVENT_KEYS = ("trial", "time_ms", "unit")
 
 
 def phase_files(dataset: str, phase: str, data_dir: str | Path | None) -> list[Path]:
@@ -116,6 +118,10 @@ def write_cache(path: Path, arrays: NLBArrays, provenance: dict[str, Any]) -> No
             value = getattr(arrays, key)
             if value is not None:
                 meta.create_dataset(key, data=value)
+        for split, times in arrays.spike_times.items():
+            group = h5.create_group(f"spike_times/{split}")
+            for key in EVENT_KEYS:
+                group.create_dataset(key, data=getattr(times, key), compression="gzip")
 
 
 def read_cache(path: Path) -> tuple[NLBArrays, dict[str, Any]]:
@@ -126,6 +132,8 @@ def read_cache(path: Path) -> tuple[NLBArrays, dict[str, Any]]:
                    for k, v in h5["targets"].items()}
         meta = {k: v[()] for k, v in h5["meta"].items()}
         provenance = json.loads(h5.attrs["provenance"])
+        times = {split: TrialSpikes(*(group[key][()] for key in EVENT_KEYS))
+                 for split, group in h5["spike_times"].items()}
     arrays = NLBArrays(inputs, targets, meta["heldin_ids"], meta["heldout_ids"], meta["train_trial_ids"],
-                       meta["eval_trial_ids"], meta.get("train_conditions"))
+                       meta["eval_trial_ids"], meta.get("train_conditions"), spike_times=times)
     return arrays, provenance

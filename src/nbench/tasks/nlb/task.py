@@ -73,7 +73,7 @@ class NLBTask(Task):
                         f"{behavior.decoded_metric}" + (", PSTH" if PARAMS[dataset].psth else ""),
             phases=("val", "test"), main_metric="co-bps", metrics=dataset_metrics(dataset), family=dataset,
             pin=DatasetPin("DANDI", spec.dandiset_id, spec.version), citation=CITATION.format(id=spec.dandiset_id),
-            behavior=(behavior,), queries="NLB's held-out neurons")
+            behavior=(behavior,), queries="NLB's held-out neurons", spike_times="recorded")
 
     def build(self, phase: str | None = None, *, spike_times: bool = False) -> PreparedTask:
         phase = self.resolve_phase(phase)
@@ -83,6 +83,9 @@ class NLBTask(Task):
         arrays, provenance = load_arrays(self.info.dataset, phase, int(self.info.bin_ms), self.data_dir,
                                          self.use_cache)
         inputs = self._inputs(arrays, provenance, phase)
+        if spike_times:
+            inputs = replace(inputs, train_spike_times=arrays.spike_times["train"],
+                             eval_spike_times=arrays.spike_times["eval"])
         if phase == "val":
             targets = _targets(self.info.name, arrays.targets)
         _check_consistent(inputs, targets)
