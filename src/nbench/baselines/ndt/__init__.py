@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ import numpy as np
 from nbench.baselines.base import Model, config_to_dict
 from nbench.baselines.ndt.config import NDTConfig, preset_config
 from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
-from nbench.errors import ConfigError, ValidationError
+from nbench.baselines.torch_support import resolve_device, set_threads
+from nbench.errors import ValidationError
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
@@ -52,7 +52,7 @@ class NDTModel(Model):
     def fit(self, inputs: TaskInputs) -> None:
         import torch
 
-        from nbench.baselines.ndt.progress import training_progress
+        from nbench.baselines.ndt.progress import ndt_progress
         from nbench.baselines.ndt.train import Trainer
 
         _check_inputs(inputs)
@@ -62,7 +62,7 @@ class NDTModel(Model):
         targets = training_targets(inputs, self.layout)
         fingerprint = self._fingerprint(targets)
         # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
-        with torch.random.fork_rng(devices=[]), training_progress(self.config.max_epochs) as progress:
+        with torch.random.fork_rng(devices=[]), ndt_progress(self.config.max_epochs) as progress:
             trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
                               self.workdir, fingerprint)
             self.net = trainer.model
@@ -126,35 +126,3 @@ class NDTModel(Model):
 def _check_inputs(inputs: TaskInputs) -> None:
     if inputs.n_train < 2:
         raise ValidationError(f"model 'ndt': needs at least 2 training trials, got {inputs.n_train}")
-
-
-def resolve_device(device: str | None) -> Any:
-    """``"auto"`` (or None) -> CUDA when available, else CPU; otherwise the named torch device."""
-    import torch
-
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(f"--device {device!r}: not a torch device (expected auto, cpu, cuda or cuda:N)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device!r}: CUDA is not available on this machine (use cpu or auto)")
-    return dev
-
-
-def set_threads() -> None:
-    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on.
-
-    torch's default already follows ``OMP_NUM_THREADS``; the affinity mask covers containers and ``taskset``.
-    """
-    import torch
-
-    requested = os.environ.get("NBENCH_NUM_THREADS", "").strip()
-    if requested:
-        if not requested.isdigit() or int(requested) < 1:
-            raise ConfigError(f"NBENCH_NUM_THREADS={requested!r}: expected a positive integer")
-        torch.set_num_threads(int(requested))
-        return
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), usable)))

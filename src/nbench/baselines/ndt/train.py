@@ -21,7 +21,7 @@ from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
 from nbench.baselines.ndt.model import NDTNet, poisson_nll
-from nbench.io import atomic_path
+from nbench.baselines.torch_support import load_checkpoint, restore_rng, rng_state, save_checkpoint
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
 BEST_NAME = "ndt_best.pt"
@@ -202,46 +202,30 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Write the full training state atomically (loadable with ``weights_only=True``)."""
-        path = self._checkpoint_path()
-        if path is None:
-            return
         s = self.summary
-        state = {
+        save_checkpoint(self._checkpoint_path(), {
             "format": 1, "fingerprint": self.fingerprint, "epoch": s.epochs, "best_epoch": s.best_epoch,
             "best_val_nll": s.best_val_nll, "stopped_early": s.stopped_early, "history": s.history,
             "model": self.model.state_dict(), "best_model": self.best_state,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "rng_torch": torch.get_rng_state(), "rng_generator": self.generator.get_state(),
-        }
-        if self.device.type == "cuda":
-            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+            **rng_state(self.generator, self.device)})
 
     def _try_resume(self) -> None:
-        path = self._checkpoint_path()
-        if path is None or not path.exists():
-            return
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        if state.get("fingerprint") != self.fingerprint:
-            return  # a different fit wrote it; start afresh (it is overwritten at the first save)
+        state = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint)
+        if state is None:
+            return  # nothing saved, or a different fit wrote it (it is overwritten at the first save)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.best_state = state["best_model"]
-        torch.set_rng_state(state["rng_torch"].cpu())
-        self.generator.set_state(state["rng_generator"].cpu())
-        if "rng_cuda" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
+        restore_rng(state, self.generator, self.device)
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]
         s.stopped_early, s.history, s.resumed_from_epoch = state["stopped_early"], state["history"], state["epoch"]
 
     def _save_best(self) -> None:
-        if self.workdir is None:
-            return
-        with atomic_path(Path(self.workdir) / BEST_NAME) as tmp:
-            torch.save(self.model.state_dict(), tmp)
+        if self.workdir is not None:
+            save_checkpoint(Path(self.workdir) / BEST_NAME, self.model.state_dict())
 
 
 def lr_factor(config: NDTConfig) -> Callable[[int], float]:

@@ -1,0 +1,118 @@
+"""Pieces every torch baseline shares: device choice, thread count, a progress bar with ETA, and resumable
+checkpoints that load with ``weights_only=True``.
+
+Importing this module does not import torch; each function imports it when called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from nbench.errors import ConfigError
+from nbench.io import atomic_path
+
+
+def resolve_device(device: str | None) -> Any:
+    """``"auto"`` (or None) -> CUDA when available, else CPU; otherwise the named torch device."""
+    import torch
+
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ConfigError(f"--device {device!r}: not a torch device (expected auto, cpu, cuda or cuda:N)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device!r}: CUDA is not available on this machine (use cpu or auto)")
+    return dev
+
+
+def set_threads(limit: int | None = None) -> None:
+    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on (and at
+    most ``limit``: models of small matrices, where threads cost more than they save).
+
+    torch's default already follows ``OMP_NUM_THREADS``; the affinity mask covers containers and ``taskset``.
+    """
+    import torch
+
+    requested = os.environ.get("NBENCH_NUM_THREADS", "").strip()
+    if requested:
+        if not requested.isdigit() or int(requested) < 1:
+            raise ConfigError(f"NBENCH_NUM_THREADS={requested!r}: expected a positive integer")
+        torch.set_num_threads(int(requested))
+        return
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), usable, limit or usable)))
+
+
+@contextlib.contextmanager
+def training_progress(label: str, total: int) -> Iterator[Callable[[int, str], None]]:
+    """Yield ``update(done, text)``: a bar of ``total`` steps with elapsed time, ETA and ``text``, drawn on
+    stderr when it is a terminal."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn(), TextColumn("{task.fields[text]}"))
+    with Progress(*columns, console=console, disable=not console.is_terminal, transient=False) as bar:
+        task = bar.add_task("fit", total=total, text="")
+
+        def update(done: int, text: str) -> None:
+            bar.update(task, completed=done, text=text)
+
+        yield update
+
+
+def save_checkpoint(path: Path | None, state: dict[str, Any]) -> None:
+    """Write ``state`` (tensors, numbers, strings, lists and dicts of them) atomically; no-op without a path."""
+    import torch
+
+    if path is None:
+        return
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path | None, device: Any, fingerprint: str) -> dict[str, Any] | None:
+    """The state saved at ``path`` by the fit with ``fingerprint``, or None (no file, or another fit's file).
+
+    Loads with ``weights_only=True``: tensors and plain containers only, never pickled objects.
+    """
+    import torch
+
+    if path is None or not Path(path).exists():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    return state if state.get("fingerprint") == fingerprint else None
+
+
+def rng_state(generator: Any, device: Any) -> dict[str, Any]:
+    """The global torch RNG, ``generator`` and (on CUDA) the device RNG, for a checkpoint."""
+    import torch
+
+    state = {"rng_torch": torch.get_rng_state(), "rng_generator": generator.get_state()}
+    if device.type == "cuda":
+        state["rng_cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: Any, device: Any) -> None:
+    """Restore what :func:`rng_state` saved."""
+    import torch
+
+    torch.set_rng_state(state["rng_torch"].cpu())
+    generator.set_state(state["rng_generator"].cpu())
+    if "rng_cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng_cuda"].cpu(), device)
