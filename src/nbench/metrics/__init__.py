@@ -4,9 +4,9 @@
 display names, families, direction and whether the scorer attaches a bootstrap 95% confidence interval over eval
 trials. Behaviour metrics of any behaviour name follow two patterns, ``"<name> R2 (<how>)"`` and
 ``"<name> accuracy (<how>)"``, where ``<how>`` is ``decoded`` (from the predicted rates), ``predicted`` (directly
-by the model) or ``from latents`` (decoded from the model's latents) (:func:`metric_info`). Tasks declare which metrics they score; the
-functions live in the submodules (``poisson``, ``decoding``, ``classify``, ``psth``, ``timing``, ``rates``,
-``bootstrap``). This package imports nothing else of nbench.
+by the model) or ``from latents`` (decoded from the model's latents) (:func:`metric_info`). Tasks declare which
+metrics they score; the functions live in the submodules (``poisson``, ``decoding``, ``classify``, ``psth``,
+``timing``, ``rates``, ``bootstrap``). This package imports nothing else of nbench.
 """
 
 from __future__ import annotations
