@@ -3,7 +3,8 @@
 The nlb_tools 'val' file (75 train trials with held-out neurons, forward window and behavior; 25 eval trials
 with held-out truth only) gives co-bps directly: fit on the 75 train trials, score the 25 eval trials. It has no
 eval behavior, no eval forward spikes and no condition labels, so the rest is estimated by K-fold
-cross-validation over the 75 train trials (contiguous folds in file order): fit on the other folds, predict the
+cross-validation over the 75 train trials (``--fold-order every``: every K-th trial, as NLB's CV sweeps and
+``nbench tune``; ``block``: contiguous blocks in file order, i.e. chronological): fit on the other folds, predict the
 held-out fold from its held-in spikes only, and score it with nbench's scorer (``score_group``) against the
 fold's own held-out spikes, forward spikes and (lagged) hand velocity:
 
@@ -17,7 +18,8 @@ fold's own held-out spikes, forward spikes and (lagged) hand velocity:
 Fold metrics are averaged; with several seeds, the table gives mean and standard deviation over seeds. Usage
 (after ``nbench data import FILE --name mc_maze_small_val --like mc_maze_small``):
 
-    PYTHONPATH=src python benchmark/mc_maze_small_cv.py --model swap_vae --seeds 0 1 2 [--folds 3] [--set k=v ...]
+    PYTHONPATH=src python benchmark/mc_maze_small_cv.py --model swap_vae --seeds 0 1 2 [--folds 3]
+        [--fold-order every|block] [--set k=v ...]
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ from nbench.tasks.base import BehaviorSpec, Targets, TaskInputs
 
 VELOCITY = BehaviorSpec("vel", "continuous", "nlb_ridge")
 FOLD_METRICS = ("co-bps", "fp-bps", "vel R2", "vel R2 (from latents)", REACH_DIRECTION)
+
+
+def fold_trials(n_trials: int, folds: int, order: str) -> list[np.ndarray]:
+    """Held-out trials of each fold: every ``folds``-th trial, or contiguous blocks."""
+    if order == "every":
+        return [np.arange(k, n_trials, folds) for k in range(folds)]
+    return np.array_split(np.arange(n_trials), folds)
 
 
 def fold_inputs(inputs: TaskInputs, test: np.ndarray) -> TaskInputs:
@@ -121,7 +130,7 @@ def run_seed(args: argparse.Namespace, overrides: dict, seed: int, tmp: Path) ->
         "co-bps"].value
     content_dim = getattr(model.config, "content_dim", None)
     folds = []
-    for k, test in enumerate(np.array_split(np.arange(inputs.n_train), args.folds)):
+    for k, test in enumerate(fold_trials(inputs.n_train, args.folds, args.fold_order)):
         fin = fold_inputs(inputs, test)
         s, _ = fit_predict(args.model, family, overrides, seed, fin, tmp / f"s{seed}" / f"fold{k}")
         folds.append(fold_scores(s, fold_targets(inputs, test, fin), content_dim))
@@ -138,6 +147,7 @@ def main() -> None:
     parser.add_argument("--model", default="swap_vae")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--fold-order", choices=("every", "block"), default="every")
     parser.add_argument("--set", dest="sets", nargs="*", default=[])
     args = parser.parse_args()
     overrides = parse_set_options(args.sets)
@@ -146,7 +156,8 @@ def main() -> None:
         for seed in args.seeds:
             runs.append(run_seed(args, overrides, seed, Path(tmp)))
             print(json.dumps(runs[-1]), flush=True)
-    print(f"\n{args.model} {overrides or ''} on {args.task}, seeds {args.seeds}, {args.folds} folds; load average "
+    print(f"\n{args.model} {overrides or ''} on {args.task}, seeds {args.seeds}, {args.folds} folds "
+          f"({args.fold_order}); load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for key in [k for k in runs[0] if not k.endswith("per fold") and k != "seed"]:
         values = np.array([r[key] for r in runs])

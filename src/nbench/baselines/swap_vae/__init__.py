@@ -26,7 +26,7 @@ import numpy as np
 
 from nbench.baselines.base import Capabilities, Model, config_to_dict
 from nbench.baselines.readout import choose_alpha_cv, flat, forward_rates, poisson_readout
-from nbench.baselines.swap_vae.config import READOUT_ALPHAS, SwapVAEConfig
+from nbench.baselines.swap_vae.config import READOUT_ALPHAS, SwapVAEConfig, preset_config
 from nbench.baselines.torch_support import resolve_device, set_threads, training_progress
 from nbench.errors import DataError, ValidationError
 from nbench.submission import Submission
@@ -52,6 +52,10 @@ class SwapVAEModel(Model):
         self.summary: Any = None
         #: Optional ``callback(epoch, mean_loss)`` called after every epoch.
         self.epoch_callback: Any = None
+
+    @classmethod
+    def preset(cls, family: str, bin_ms: float | None = None) -> SwapVAEConfig | None:
+        return preset_config(family)
 
     def fit(self, inputs: TaskInputs) -> None:
         import torch

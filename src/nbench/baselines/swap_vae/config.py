@@ -5,7 +5,7 @@ This module does not import torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nbench.errors import ConfigError
 
@@ -97,3 +97,15 @@ class SwapVAEConfig:
 
 def _bad(key: str, expected: str, got: object) -> None:
     raise ConfigError(f"model 'swap_vae': config key {key!r} expects {expected}, got {got!r}")
+
+
+#: Per-family changes to the official defaults. MC_Maze_Small has 75 training trials (525 windows of 100 ms: two
+#: batches per epoch), so 225 epochs are 450 steps; on one CV fold of its training trials (50 trials, one batch
+#: per epoch) co-bps was 0.060 / 0.109 / 0.112 / 0.068 after 225 / 900 / 1800 / 3600 epochs (docs/swap_vae.md).
+PRESETS: dict[str, dict[str, object]] = {"mc_maze_small": {"epochs": 1000}}
+
+
+def preset_config(family: str) -> SwapVAEConfig | None:
+    """The preset of a dataset family (None: the official defaults apply)."""
+    changes = PRESETS.get(family)
+    return None if changes is None else replace(SwapVAEConfig(), **changes)
