@@ -22,6 +22,10 @@ MODELS: tuple[tuple[str, str, str], ...] = (
      "Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)"),
     ("swap_vae", "nbench.baselines.swap_vae:SwapVAEModel",
      "Swap-VAE: content/style latents from swapped views; Poisson readout to held-out neurons (Liu et al. 2021)"),
+    ("mtm", "nbench.baselines.mtm:MTMModel",
+     "MtM: multi-task masking with prompts, across sessions, any query from one fit (Zhang et al. 2024)"),
+    ("mtm_temporal", "nbench.baselines.mtm:MTMTemporalModel",
+     "MtM's backbone trained with temporal masking only (the NDT objective): MtM's comparison"),
 )
 
 _SYNTHETIC = "nbench.tasks.synthetic:SyntheticTask"
@@ -35,6 +39,14 @@ TASKS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
      "synthetic Lorenz, every neuron observed: rate recovery (rate R2), as the NDT paper"),
     ("chaotic_rnn_rates", _SYNTHETIC, {"dataset": "chaotic_rnn", "protocol": "rates"},
      "synthetic chaotic RNN, every neuron observed: rate recovery (rate R2), as the NDT paper"),
+) + tuple(
+    (f"{source}_{family}", "nbench.tasks.region:RegionTask", {"source": source, "family": family},
+     f"{title}: {what}")
+    for source, title in (("multi_region", "synthetic multi-region (3 sessions)"),
+                          ("ibl", "IBL Brain Wide Map, DANDI 000409 (`nbench data fetch ibl`)"))
+    for family, what in (("cosmooth", "each neuron from all others"), ("forward", "the last 10 bins"),
+                         ("inter", "each region from the others"), ("intra", "each neuron from its region"),
+                         ("choice", "choice accuracy"), ("whisker", "whisker motion energy R2"))
 ) + tuple(
     (nlb_group_name(row.name, size), "nbench.tasks.nlb:NLBTask", {"dataset": row.name, "bin_ms": size},
      f"NLB'21 {row.title}, {row.n_neurons} neurons, {size} ms (DANDI; `nbench data fetch {row.name}`)")

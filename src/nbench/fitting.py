@@ -39,17 +39,21 @@ def check_capabilities(info: TaskInfo, model_name: str, caps: Capabilities) -> N
 
 @dataclass
 class FitPlan:
-    """What was fit: the number of fits, per view group its predictions, and the seconds spent."""
+    """What was fit: the number of fits and the seconds spent fitting and predicting."""
 
     fits: int
-    predictions: dict[str, Submission]
     fit_s: float = 0.0
     predict_s: float = 0.0
 
 
 def fit_and_predict(prepared: PreparedTask, make_model: Callable[[], Model], caps: Capabilities,
+                    on_prediction: Callable[[View, TaskInputs, Submission], None],
                     log: Callable[[str], None] | None = None) -> FitPlan:
-    """Fit models as their capabilities say (module docstring) and predict every view."""
+    """Fit models as their capabilities say (module docstring) and predict every view.
+
+    ``on_prediction(view, inputs, submission)`` receives each view's predictions as soon as they are made, so
+    that a task of many queries never holds every view's inputs or predictions at once.
+    """
     any_query = "any_query" in caps.consumes
     sessions = "sessions" in caps.consumes and len(prepared.sessions) > 1
     if sessions:
@@ -58,30 +62,32 @@ def fit_and_predict(prepared: PreparedTask, make_model: Callable[[], Model], cap
         batches = [prepared.views_of(s) for s in prepared.sessions]
     else:
         batches = [[view] for view in prepared.views]
-    plan = FitPlan(len(batches), {})
+    plan = FitPlan(len(batches))
     for i, views in enumerate(batches):
-        if log is not None and len(batches) > 1:
+        if log is not None and len(batches) > 1 and (len(batches) <= 20 or i % max(1, len(batches) // 20) == 0):
             log(f"fit {i + 1} of {len(batches)}: {_describe(views)}")
         model = make_model()
         started = time.perf_counter()
-        _fit(model, prepared, views, any_query, sessions)
-        fitted = time.perf_counter()
-        for view in views:
-            plan.predictions[view.group] = model.predict(view.inputs)
-        plan.fit_s += fitted - started
-        plan.predict_s += time.perf_counter() - fitted
+        fit_inputs = _fit_inputs(prepared, views, any_query)
+        if sessions:
+            model.fit_sessions(fit_inputs)
+        else:
+            model.fit(fit_inputs[0])
+        plan.fit_s += time.perf_counter() - started
+        for j, view in enumerate(views):
+            inputs = view.inputs if any_query else fit_inputs[j]
+            started = time.perf_counter()
+            submission = model.predict(inputs)
+            plan.predict_s += time.perf_counter() - started
+            on_prediction(view, inputs, submission)
     return plan
 
 
-def _fit(model: Model, prepared: PreparedTask, views: Sequence[View], any_query: bool, sessions: bool) -> None:
+def _fit_inputs(prepared: PreparedTask, views: Sequence[View], any_query: bool) -> list[TaskInputs]:
+    """What a batch is fit on: the sessions' training views (any-query models) or the views' own inputs."""
     if any_query:
-        inputs: list[TaskInputs] = [prepared.training[s] for s in dict.fromkeys(v.query.session for v in views)]
-    else:
-        inputs = [view.inputs for view in views]
-    if sessions:
-        model.fit_sessions(inputs)
-    else:
-        model.fit(inputs[0])
+        return [prepared.training_view(s) for s in dict.fromkeys(v.query.session for v in views)]
+    return [view.inputs for view in views]
 
 
 def _by_query_name(views: Sequence[View]) -> list[list[View]]:

@@ -15,11 +15,11 @@ from nbench.config import config_hash
 from nbench.fitting import check_capabilities, fit_and_predict
 from nbench.provenance import dataset_record, environment, jsonable, peak_memory_mb, task_record
 from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
-from nbench.scoring.task import ScoredView, score_views
+from nbench.scoring.task import ScoredView, TaskScorer
 from nbench.submission import Submission
 from nbench.tasks import make_task
-from nbench.tasks.base import PreparedTask
-from nbench.validation import spec_from_targets, validate_submission
+from nbench.tasks.base import PreparedTask, TaskInputs, View
+from nbench.validation import spec_from_targets, trimmed, validate_submission
 
 
 @dataclass(frozen=True)
@@ -96,38 +96,50 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     workdir = Path(out_dir or ".") / "work" / run_key
     if log is not None:
         log(f"fitting {spec.model} on {spec.task} ({phase} phase: {_sizes(prepared)}, seed {spec.seed}) ...")
-    fits: list[Any] = []
+    made = [0]
 
     def make_model() -> Any:
-        """A fresh model per fit (the first reuses the model built above); fit i works in workdir/fit<i>."""
-        model = models[0] if not fits else model_cls(config, seed=spec.seed, device=spec.device)
-        model.workdir = workdir if not fits else workdir / f"fit{len(fits)}"
-        fits.append(model)
+        """A fresh model per fit (the first is the model built above); fit i > 0 works in workdir/fit<i>."""
+        model = models[0] if not made[0] else model_cls(config, seed=spec.seed, device=spec.device)
+        model.workdir = workdir if not made[0] else workdir / f"fit{made[0]}"
+        made[0] += 1
         return model
 
-    plan = fit_and_predict(prepared, make_model, caps, log)
+    scorer = TaskScorer()
+    submissions: dict[str, Submission] = {}
+    scoring_s = [0.0]
+    source = f"model {spec.model!r} output"
+
+    def take(view: View, inputs: TaskInputs, predicted: Submission) -> None:
+        """Check and score one view's predictions as soon as they exist."""
+        begun = time.perf_counter()
+        targets = view.targets
+        group_spec = spec_from_targets(targets, inputs)
+        sub = predicted.as_float32()
+        # Views of multi-query tasks keep only what they score; single views keep NLB's full layout.
+        sub = validate_submission(sub if prepared.single else trimmed(sub, group_spec), group_spec, source=source)
+        submissions[view.group] = sub
+        scorer.add(ScoredView(view.query.session, view.query.name, sub, targets))
+        scoring_s[0] += time.perf_counter() - begun
+
+    plan = fit_and_predict(prepared, make_model, caps, take, log)
     t1 = time.perf_counter()
-    submissions = {group: sub.as_float32() for group, sub in plan.predictions.items()}
-    views = []
-    for view in prepared.views:
-        sub = validate_submission(submissions[view.group], spec_from_targets(view.targets, view.inputs),
-                                  source=f"model {spec.model!r} output")
-        views.append(ScoredView(view.query.session, view.query.name, sub, view.targets))
-    scored = score_views(views)
+    scored = scorer.result()
     t2 = time.perf_counter()
+    score_s = scoring_s[0] + (t2 - t1)
     record = Record(
         run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=task_meta,
         dataset=dataset_record(first), seed=spec.seed, metrics=scored.metrics, reference=scored.reference,
         breakdown=scored.breakdown,
         model={"name": spec.model, "origin": _origin(model_cls), "config": config_dict,
-               "config_hash": config_hash(config_dict), "fit_info": jsonable(_fit_info(fits, plan.fits))},
+               "config_hash": config_hash(config_dict), "fit_info": jsonable(_fit_info(models[0], plan.fits))},
         cost={"wall_s": round(t2 - started, 3), "fit_s": round(plan.fit_s, 3), "predict_s": round(plan.predict_s, 3),
-              "score_s": round(t2 - t1, 3), "peak_mem_mb": peak_memory_mb(),
-              "device": getattr(fits[0], "device", spec.device)},
+              "score_s": round(score_s, 3), "peak_mem_mb": peak_memory_mb(),
+              "device": getattr(models[0], "device", spec.device)},
         environment=environment(), invocation=invocation,
     )
     path = write_record(record, out_dir) if out_dir is not None else None
-    return RunResult(record, submissions, path, {"fit": plan.fit_s, "predict": plan.predict_s, "score": t2 - t1})
+    return RunResult(record, submissions, path, {"fit": plan.fit_s, "predict": plan.predict_s, "score": score_s})
 
 
 def _sizes(prepared: PreparedTask) -> str:
@@ -138,9 +150,9 @@ def _sizes(prepared: PreparedTask) -> str:
     return text
 
 
-def _fit_info(models: list[Any], fits: int) -> dict[str, Any]:
+def _fit_info(first: Any, fits: int) -> dict[str, Any]:
     """The model's fit diagnostics; with several fits, how many and the first one's."""
-    info = dict(getattr(models[0], "fit_info", {}) or {})
+    info = dict(getattr(first, "fit_info", {}) or {})
     return info if fits == 1 else {"fits": fits, "first_fit": info}
 
 

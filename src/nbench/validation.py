@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from nbench.errors import ValidationError
+from nbench.h5chunks import read_into
 from nbench.io import open_h5_checked, refuse_links
 from nbench.submission import ALL_KEYS, LATENT_KEYS, RATE_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
@@ -78,10 +79,7 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
     n_heldin = inputs.n_heldin if inputs is not None else _heldin_from_targets(targets, n_heldout)
     forward = targets.eval_spikes_heldin_forward
     forward_bins = inputs.forward_bins if inputs is not None else (None if forward is None else forward.shape[1])
-    required = tuple(k for k, n in (("eval_rates_heldin", n_heldin), ("eval_rates_heldout", n_heldout))
-                     if n is None or n > 0)
-    if per_bin_behavior or _decodes_from_train(targets):
-        required = ("train_rates_heldin", "train_rates_heldout") + required
+    required = _required_rates(targets, n_heldin, n_heldout, per_bin_behavior)
     nan_ok = {}
     eval_gap = np.isnan(spikes).all(axis=2)
     if eval_gap.any():
@@ -91,6 +89,34 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
         nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap, train_latents=train_gap)
     return GroupSpec(targets.group, n_train, n_eval, n_bins, n_heldin, n_heldout, forward_bins or None, required,
                      nan_ok, _behavior_shape(targets))
+
+
+def _required_rates(targets: Targets, n_heldin: int | None, n_heldout: int, per_bin_behavior: bool
+                    ) -> tuple[str, ...]:
+    """The rate keys the declared metrics are computed from (NLB groups: all four, as NLB's layout has them)."""
+    declared = set(targets.metrics)
+    decoded = per_bin_behavior or _decodes_from_train(targets)
+    everything = not declared or decoded or bool(declared & {"psth R2", "tp corr", "rate R2"})
+    need_in = everything or "rate R2 heldin" in declared
+    need_out = everything or bool(declared & {"co-bps", "co-bps per neuron", "rate R2 heldout"})
+    sides = (("eval_rates_heldin", need_in, n_heldin), ("eval_rates_heldout", need_out, n_heldout))
+    keys = [key for key, need, n in sides if need and (n is None or n > 0)]
+    if decoded:
+        keys = ["train_rates_heldin", "train_rates_heldout"] + keys
+    return tuple(keys)
+
+
+def trimmed(sub: Submission, spec: GroupSpec) -> Submission:
+    """``sub`` without the arrays its view does not score (a leave-one-out view needs one neuron's eval rates,
+    not every visible neuron's train and eval rates)."""
+    keep = set(spec.required)
+    if spec.forward_bins:
+        keep |= set(FORWARD_KEYS)
+    if spec.behavior_shape is not None:
+        keep.add("eval_behavior_pred")
+    if not spec.required:
+        keep |= {"eval_rates_heldin", "eval_rates_heldout"}
+    return Submission(sub.group, **{k: v for k, v in sub.arrays().items() if k in keep})
 
 
 def _decodes_from_train(targets: Targets) -> bool:
@@ -156,7 +182,7 @@ def load_submission(path: str | Path, specs: dict[str, GroupSpec], *, allow_extr
         for name, spec in specs.items():
             group = h5[name]
             _check_group_layout(group, path, spec)
-            arrays = {key: _read_array(group[key], path, name, key) for key in group}
+            arrays = _read_group(group, path, name)
             for key, value in arrays.items():
                 _check_values(value, path, name, key, spec.nan_ok.get(key))
             subs[name] = Submission(group=name, **{k: arrays.get(k) for k in ALL_KEYS})
@@ -272,16 +298,52 @@ def _check_consistency(group: h5py.Group, where: str) -> None:
             raise ValidationError(f"{where}: key {b!r} has {dims[b][axis]} {what}, but {a!r} has {dims[a][axis]}")
 
 
-def _read_array(obj: h5py.Dataset, path: Path, group: str, key: str) -> np.ndarray:
+def _read_group(group: h5py.Group, path: Path, name: str) -> dict[str, np.ndarray]:
+    """Every dataset of ``group``: float32 data stay float32 (exact, half the memory; the metrics cast to
+    float64 where they compute), any other numeric type becomes float64.
+
+    A held-in / held-out pair of the same split (shapes already checked to agree in trials x bins) is read
+    into one trials x bins x (held-in + held-out) buffer and returned as its two views, so that the scorer
+    gets the all-neuron array it needs without concatenating (``nbench.submission.joined_neurons``).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for heldin_key in [k for k in group if "_heldin" in k]:
+        heldout_key = heldin_key.replace("_heldin", "_heldout")
+        heldin, heldout = group[heldin_key], group.get(heldout_key)
+        if heldout is None or heldin.ndim != 3 or heldin.shape[:2] != heldout.shape[:2]:
+            continue
+        n_in = heldin.shape[2]
+        both = np.empty(heldin.shape[:2] + (n_in + heldout.shape[2],), dtype=_read_dtype(heldin, heldout))
+        _read_into(heldin, both, np.s_[..., :n_in], path, name, heldin_key)
+        _read_into(heldout, both, np.s_[..., n_in:], path, name, heldout_key)
+        arrays[heldin_key], arrays[heldout_key] = both[..., :n_in], both[..., n_in:]
+    for key in group:
+        if key not in arrays:
+            obj = group[key]
+            arrays[key] = np.empty(obj.shape, dtype=_read_dtype(obj))
+            _read_into(obj, arrays[key], np.s_[...], path, name, key)
+    return arrays
+
+
+def _read_dtype(*datasets: h5py.Dataset) -> type:
+    return np.float32 if all(d.dtype == np.float32 for d in datasets) else np.float64
+
+
+def _read_into(obj: h5py.Dataset, out: np.ndarray, where: tuple, path: Path, group: str, key: str) -> None:
+    """Read dataset ``obj`` into ``out[where]``, cast on the way (chunks inflated in parallel)."""
     try:
-        return np.asarray(obj[()], dtype=np.float64)
-    except (OSError, ValueError) as exc:
+        read_into(obj, out, where)
+    except (OSError, ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValidationError(f"{path}: group {group!r} key {key!r}: data unreadable, file damaged or truncated "
                               f"({reason})") from exc
 
 
 def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:
+    # Fast path, two reductions without temporaries: min propagates NaN, so this holds only for finite values.
+    low, high = (value.min(), value.max()) if value.size else (0.0, 0.0)
+    if np.isfinite(high) and (low >= 0 or (key == "eval_behavior_pred" and np.isfinite(low))):
+        return
     where = f"{path}: group {group!r} key {key!r}"
     what = "rates" if key in RATE_KEYS else "values"
     nan = np.isnan(value)

@@ -43,19 +43,23 @@ def data() -> None:
 @click.option("--force", is_flag=True, help="Delete files already on disk and download them again.")
 @data_dir_option
 def fetch(names: tuple[str, ...], test_targets: bool, force: bool, data_dir: str | None) -> None:
-    """Download NLB datasets NAMES (pinned DANDI versions), verify their sha256, and cache them.
+    """Download datasets NAMES (pinned DANDI versions), verify their sha256, and cache them.
 
-    An interrupted download resumes where it stopped when the command is run again. Files already on disk are
-    verified instead of downloaded again.
+    NAMES are NLB datasets (mc_maze_small ...), IBL sessions (ibl_03d9a098 ...) or `ibl` (every IBL session
+    nbench knows, about 0.4-1.2 GB each). An interrupted download resumes where it stopped when the command is
+    run again. Files already on disk are verified instead of downloaded again.
     """
+    from nbench.data.ibl.catalog import IBL_SESSIONS
+
     if not names and not test_targets:
         raise click.UsageError("name at least one dataset (see `nbench data list`) or pass --test-targets")
-    for name in names:
-        nlb_dandiset(name)  # every name checked before anything is downloaded
+    for name in names:  # every name checked before anything is downloaded
+        if name != "ibl" and name not in IBL_SESSIONS:
+            nlb_dandiset(name)
     with TransferProgress() as progress:
         for name in names:
             paths = dandi_fetch.fetch(name, data_dir, force=force, progress=progress)
-            spec = NLB_DANDISETS[name]
+            spec = NLB_DANDISETS.get(name) or next(iter(IBL_SESSIONS.values()))
             progress.note(f"{name}: DANDI {spec.dandiset_id}/{spec.version}, {len(paths)} files verified in "
                           f"{dandiset_dir(spec, data_dir)}")
         if test_targets:

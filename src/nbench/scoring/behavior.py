@@ -21,6 +21,7 @@ bins by k-nearest neighbours fit on the training trials' moving bins, as Swap-VA
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from nbench.metrics.decoding import decode_series_cv, vel_r2_stats, velocity_dec
 from nbench.metrics.rates import r2_from_stats, r2_score_uniform, r2_trial_stats
 from nbench.metrics.timing import tp_correlation
 from nbench.scoring.estimates import Estimate, naming
-from nbench.submission import Submission
+from nbench.submission import Submission, joined_neurons
 from nbench.tasks.base import BehaviorSpec, Targets
 
 
@@ -52,46 +53,54 @@ def behavior_estimates(metrics: tuple[str, ...], sub: Submission, targets: Targe
     out: dict[str, Estimate] = {}
     if has_rates and spec.decoded_metric in metrics:
         with naming(targets.group, spec.decoded_metric):
-            out[spec.decoded_metric] = _decoded(spec, lambda split: _rates(sub, split), targets)
+            out[spec.decoded_metric] = _decoded(spec, partial(_rates, sub), targets)
     if spec.predicted_metric in metrics and sub.eval_behavior_pred is not None:
         with naming(targets.group, spec.predicted_metric):
             out[spec.predicted_metric] = _predicted(spec, sub.eval_behavior_pred, targets.eval_behavior)
     has_latents = sub.train_latents is not None and sub.eval_latents is not None
     if has_latents and spec.latent_metric in metrics:
         with naming(targets.group, spec.latent_metric):
-            out[spec.latent_metric] = _decoded(spec, lambda split: _latents(sub, split), targets)
+            out[spec.latent_metric] = _decoded(spec, partial(_latents, sub), targets)
     if has_latents and REACH_DIRECTION in metrics:
         with naming(targets.group, REACH_DIRECTION):
             out[REACH_DIRECTION] = _reach_direction(_latents(sub, "train"), _latents(sub, "eval"), targets)
     return out
 
 
-def _latents(sub: Submission, split: str) -> np.ndarray:
-    return np.asarray(getattr(sub, f"{split}_latents"), dtype=np.float64)
+def _latents(sub: Submission, split: str, keep_float32: bool = False) -> np.ndarray:
+    """The latents of ``split`` as float64, or as read when ``keep_float32`` (as :func:`_rates`)."""
+    latents = np.asarray(getattr(sub, f"{split}_latents"))
+    return latents if keep_float32 and latents.dtype == np.float32 else np.asarray(latents, dtype=np.float64)
 
 
-def _rates(sub: Submission, split: str) -> np.ndarray:
+def _rates(sub: Submission, split: str, keep_float32: bool = False) -> np.ndarray:
+    """All neurons' rates of ``split`` (held-in, then held-out where the view hides any), as float64, or as read
+    when ``keep_float32`` (for NLB's ridge, which casts chunk by chunk: the training rates are the largest array)."""
     heldin, heldout = getattr(sub, f"{split}_rates_heldin"), getattr(sub, f"{split}_rates_heldout")
-    if heldin is None or heldout is None:
-        raise ValueError(f"behaviour decoding needs {split}_rates_heldin and {split}_rates_heldout")
-    if heldin.shape[:-1] != heldout.shape[:-1]:
+    if heldin is None:
+        raise ValueError(f"behaviour decoding needs {split}_rates_heldin")
+    if heldout is None or heldout.shape[-1] == 0:
+        rates = heldin
+    elif heldin.shape[:-1] != heldout.shape[:-1]:
         raise ValueError(f"{split}_rates_heldin shape {heldin.shape} and {split}_rates_heldout shape "
                          f"{heldout.shape} differ in trials x bins")
-    return np.concatenate([heldin, heldout], axis=-1, dtype=np.float64)
+    else:
+        rates = joined_neurons(heldin, heldout)
+    return rates if keep_float32 and rates.dtype == np.float32 else np.asarray(rates, dtype=np.float64)
 
 
-def _decoded(spec: BehaviorSpec, features: Callable[[str], np.ndarray], targets: Targets) -> Estimate:
-    """The task's decoder from ``features("train")`` / ``features("eval")`` (rates or latents, trials x bins x
-    d) to the behaviour."""
+def _decoded(spec: BehaviorSpec, features: Callable[[str, bool], np.ndarray], targets: Targets) -> Estimate:
+    """The task's decoder from ``features(split, keep_float32)`` (rates or latents, trials x bins x d) to the
+    behaviour; NLB's ridge takes float32 training features as they are (it casts chunk by chunk)."""
     eval_behavior = np.asarray(targets.eval_behavior, dtype=np.float64)
-    eval_x = features("eval")
+    eval_x = features("eval", False)
     if spec.decoder == "tp_corr":
         spikes = np.asarray(targets.eval_spikes_heldout, dtype=np.float64)
         return Estimate(tp_correlation(spikes, eval_x, eval_behavior))
     if targets.train_behavior is None:
         raise ValueError("targets have eval_behavior but no train_behavior")
     train_behavior = np.asarray(targets.train_behavior, dtype=np.float64)
-    train_x = features("train")
+    train_x = features("train", spec.decoder == "nlb_ridge")
     if spec.decoder == "nlb_ridge":
         return _nlb_ridge(train_x, train_behavior, eval_x, eval_behavior, targets)
     train_flat, eval_flat = _flat_trials(train_x), _flat_trials(eval_x)

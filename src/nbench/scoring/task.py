@@ -54,32 +54,70 @@ def metric_value(name: str, value: float, n: int | None, ci: tuple[float, float]
     return MetricValue(float(value), info.higher_is_better if info is not None else True, n, ci)
 
 
+class TaskScorer:
+    """Scores views one at a time (so that a task of many queries never holds all predictions), then combines.
+
+    Parameters
+    ----------
+    bootstrap
+        Bootstrap resamples of eval trials for the intervals (0: none).
+    seed
+        Seed of the first session's resamples (session i uses ``seed + i``).
+    """
+
+    def __init__(self, *, bootstrap: int = 1000, seed: int = 0) -> None:
+        self.bootstrap, self.seed = bootstrap, seed
+        self._views: list[tuple[str, str, dict[str, Estimate]]] = []
+        self._n_eval: dict[str, int] = {}
+        self._references: list[dict[str, float]] = []
+
+    def add(self, view: ScoredView) -> None:
+        """Score one view now (its arrays may be dropped afterwards)."""
+        estimates = score_view(view.submission, view.targets)
+        self._views.append((view.session, view.query, estimates))
+        self._n_eval.setdefault(view.session, view.targets.n_eval)
+        self._references.append(dict(view.targets.reference))
+
+    def result(self) -> TaskScore:
+        """The task's metrics, references and breakdown (module docstring)."""
+        sessions = list(self._n_eval)
+        weights = {s: resample_weights(self._n_eval[s], self.bootstrap, self.seed + i) if self.bootstrap else None
+                   for i, s in enumerate(sessions)}
+        session_estimates = {s: _combine([est for v, _, est in self._views if v == s]) for s in sessions}
+        names = list(dict.fromkeys(name for est in session_estimates.values() for name in est))
+        metrics = {}
+        for name in names:
+            present = [s for s in sessions if name in session_estimates[s]]
+            ests = [session_estimates[s][name] for s in present]
+            use_ci = _wants_ci(name)
+            value, ci = combine_sessions(ests, [weights[s] if use_ci else None for s in present])
+            metrics[name] = metric_value(name, value, sum(self._n_eval[s] for s in present), ci)
+        breakdown = {} if len(self._views) == 1 else self._breakdown(session_estimates, weights)
+        return TaskScore(metrics, _reference(self._references), breakdown)
+
+    def _breakdown(self, session_estimates: dict[str, dict[str, Estimate]],
+                   weights: dict[str, np.ndarray | None]) -> dict[str, dict[str, dict[str, MetricValue]]]:
+        out: dict[str, dict[str, dict[str, MetricValue]]] = {}
+        for session, query, est in self._views:
+            w, n = weights[session], self._n_eval[session]
+            out.setdefault(session, {})[query] = {k: _value(k, e, w, n) for k, e in est.items()}
+        for session, est in session_estimates.items():
+            w, n = weights[session], self._n_eval[session]
+            out[session][ALL_QUERIES] = {k: _value(k, e, w, n) for k, e in est.items()}
+        return out
+
+
 def score_views(views: Sequence[ScoredView], *, bootstrap: int = 1000, seed: int = 0) -> TaskScore:
     """Score every view and combine them (see the module docstring)."""
-    sessions = list(dict.fromkeys(v.session for v in views))
-    per_view = [score_view(v.submission, v.targets) for v in views]
-    weights: dict[str, np.ndarray | None] = {}
-    n_eval: dict[str, int] = {}
-    for i, session in enumerate(sessions):
-        n_eval[session] = next(v.targets.n_eval for v in views if v.session == session)
-        weights[session] = resample_weights(n_eval[session], bootstrap, seed + i) if bootstrap else None
-    session_estimates = {s: _combine(s, views, per_view) for s in sessions}
-    names = list(dict.fromkeys(name for est in session_estimates.values() for name in est))
-    metrics = {}
-    for name in names:
-        present = [s for s in sessions if name in session_estimates[s]]
-        ests = [session_estimates[s][name] for s in present]
-        use_ci = _wants_ci(name)
-        value, ci = combine_sessions(ests, [weights[s] if use_ci else None for s in present])
-        metrics[name] = metric_value(name, value, sum(n_eval[s] for s in present), ci)
-    breakdown = {} if len(views) == 1 else _breakdown(views, per_view, session_estimates, weights, n_eval)
-    return TaskScore(metrics, _reference(views), breakdown)
+    scorer = TaskScorer(bootstrap=bootstrap, seed=seed)
+    for view in views:
+        scorer.add(view)
+    return scorer.result()
 
 
-def _combine(session: str, views: Sequence[ScoredView], per_view: list[dict[str, Estimate]]) -> dict[str, Estimate]:
-    mine = [est for view, est in zip(views, per_view, strict=True) if view.session == session]
-    names = list(dict.fromkeys(name for est in mine for name in est))
-    return {name: combine_views([est[name] for est in mine if name in est]) for name in names}
+def _combine(per_view: list[dict[str, Estimate]]) -> dict[str, Estimate]:
+    names = list(dict.fromkeys(name for est in per_view for name in est))
+    return {name: combine_views([est[name] for est in per_view if name in est]) for name in names}
 
 
 def _wants_ci(name: str) -> bool:
@@ -91,29 +129,13 @@ def _value(name: str, est: Estimate, weights: np.ndarray | None, n: int) -> Metr
     return metric_value(name, est.value, n, interval(est, weights) if _wants_ci(name) else None)
 
 
-def _breakdown(views: Sequence[ScoredView], per_view: list[dict[str, Estimate]],
-               session_estimates: dict[str, dict[str, Estimate]], weights: dict[str, np.ndarray | None],
-               n_eval: dict[str, int]) -> dict[str, dict[str, dict[str, MetricValue]]]:
-    out: dict[str, dict[str, dict[str, MetricValue]]] = {}
-    for view, est in zip(views, per_view, strict=True):
-        w, n = weights[view.session], n_eval[view.session]
-        out.setdefault(view.session, {})[view.query] = {k: _value(k, e, w, n) for k, e in est.items()}
-    for session, est in session_estimates.items():
-        w, n = weights[session], n_eval[session]
-        out[session][ALL_QUERIES] = {k: _value(k, e, w, n) for k, e in est.items()}
-    return out
-
-
 def reference_metrics(targets: Targets) -> dict[str, MetricValue]:
     """The reference values of one view's targets as metric values (they describe the data, not a model)."""
-    return _reference([ScoredView("", "", Submission(targets.group), targets)])
+    return _reference([dict(targets.reference)])
 
 
-def _reference(views: Sequence[ScoredView]) -> dict[str, MetricValue]:
+def _reference(references: Sequence[dict[str, float]]) -> dict[str, MetricValue]:
     """The targets' reference values (data, not the submission), averaged over views where there are several."""
-    names = list(dict.fromkeys(k for v in views for k in v.targets.reference))
-    out = {}
-    for name in names:
-        values = [v.targets.reference[name] for v in views if name in v.targets.reference]
-        out[name] = metric_value(name, float(np.mean(values)), None)
-    return out
+    names = list(dict.fromkeys(k for ref in references for k in ref))
+    return {name: metric_value(name, float(np.mean([r[name] for r in references if name in r])), None)
+            for name in names}

@@ -15,6 +15,7 @@ view, *held-in* means visible and *held-out* means hidden.
 from __future__ import annotations
 
 from abc import ABC
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,29 +207,42 @@ class Targets:
 
 @dataclass(frozen=True, eq=False)
 class View:
-    """One (session, query) of a task: the model inputs and the hidden targets."""
+    """One (session, query) of a task: the model inputs and the hidden targets, built when asked for.
+
+    A task of many queries (one per neuron) would not fit in memory with every view's arrays at once, so views
+    build their arrays on each access; use :meth:`of` for arrays already built.
+    """
 
     query: Query
-    inputs: TaskInputs
-    targets: Targets
+    group: str
+    make_inputs: Callable[[], TaskInputs]
+    make_targets: Callable[[], Targets]
+
+    @classmethod
+    def of(cls, query: Query, inputs: TaskInputs, targets: Targets) -> View:
+        return cls(query, inputs.group, lambda: inputs, lambda: targets)
 
     @property
-    def group(self) -> str:
-        return self.inputs.group
+    def inputs(self) -> TaskInputs:
+        return self.make_inputs()
+
+    @property
+    def targets(self) -> Targets:
+        return self.make_targets()
 
 
 @dataclass(frozen=True, eq=False)
 class PreparedTask:
     """A task built for one phase: every view, and per session what a model that answers any query fits on.
 
-    ``training`` holds, per session, the training trials of every unit (all visible, nothing hidden) and no
+    ``training`` builds, per session, the training trials of every unit (all visible, nothing hidden) and no
     evaluation activity; models that answer any query from one fit are fit on it, then predict every view.
     """
 
     info: TaskInfo
     phase: str
     views: tuple[View, ...]
-    training: dict[str, TaskInputs]
+    training: dict[str, Callable[[], TaskInputs]]
 
     @property
     def sessions(self) -> list[str]:
@@ -236,6 +250,10 @@ class PreparedTask:
 
     def views_of(self, session: str) -> list[View]:
         return [view for view in self.views if view.query.session == session]
+
+    def training_view(self, session: str) -> TaskInputs:
+        """The session's training trials with every unit visible (see the class docstring)."""
+        return self.training[session]()
 
     @property
     def single(self) -> bool:
@@ -299,7 +317,8 @@ class Task(ABC):  # noqa: B024 (a subclass implements build, or prepare for a si
 
 def single_view(info: TaskInfo, phase: str, inputs: TaskInputs, targets: Targets, query: Query) -> PreparedTask:
     """A prepared single-view task whose training view is the one view with every unit visible."""
-    return PreparedTask(info, phase, (View(query, inputs, targets),), {query.session: training_inputs(inputs)})
+    return PreparedTask(info, phase, (View.of(query, inputs, targets),),
+                        {query.session: lambda: training_inputs(inputs)})
 
 
 def training_inputs(inputs: TaskInputs) -> TaskInputs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -53,13 +54,15 @@ def segment_task(info: TaskInfo, recordings: Sequence[Recording], phase: str, ma
     for rec in recordings:
         split = _split(rec, phase)
         queries = make_queries(rec)
+        times = spike_times_of(rec, seed=0) if spike_times else None
         for query in queries:
             group = info.name if single and len(queries) == 1 else f"{info.name}/{rec.session}/{query.name}"
-            views.append(View(query, _inputs(info, rec, split, query, group, phase, spike_times, forward_inputs),
-                              _targets(info, rec, split, query, group)))
+            views.append(View(query, group,
+                              partial(_inputs, info, rec, split, query, group, phase, times, forward_inputs),
+                              partial(_targets, info, rec, split, query, group)))
         every = Query("all", rec.session, np.arange(rec.n_units), np.zeros(0, dtype=np.int64))
-        training[rec.session] = _inputs(info, rec, _Split(split.train, split.train[:0]), every,
-                                        f"{info.name}/{rec.session}", phase, spike_times, forward_inputs)
+        training[rec.session] = partial(_inputs, info, rec, _Split(split.train, split.train[:0]), every,
+                                        f"{info.name}/{rec.session}", phase, times, forward_inputs)
     return PreparedTask(info, phase, tuple(views), training)
 
 
@@ -73,13 +76,12 @@ def _pick(arr: np.ndarray | None, trials: np.ndarray, units: np.ndarray) -> np.n
 
 
 def _inputs(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: str, phase: str,
-            spike_times: bool, forward: bool) -> TaskInputs:
+            times: TrialSpikes | None, forward: bool) -> TaskInputs:
     seg = _segments(rec)
     wants_forward = seg.forward is not None and forward
     vis, hid = query.visible, query.hidden
     ids, regions = rec.units.local_id, rec.units.region
     condition = rec.trials.condition
-    times = spike_times_of(rec, seed=0) if spike_times else None
     return TaskInputs(
         task=info.name, dataset=rec.name, phase=phase, group=group, bin_ms=seg.bin_ms,
         train_spikes_heldin=_pick(seg.counts, split.train, vis),
@@ -107,9 +109,14 @@ def _targets(info: TaskInfo, rec: Recording, split: _Split, query: Query, group:
         eval_behavior=behavior,
         eval_spikes_heldin_forward=_pick(seg.forward, ev, vis) if wants_forward else None,
         eval_spikes_heldout_forward=_pick(seg.forward, ev, hid) if wants_forward else None,
-        eval_true_rates_heldin=_pick(seg.true_rates, ev, vis), eval_true_rates_heldout=_pick(seg.true_rates, ev, hid),
+        eval_true_rates_heldin=_pick(seg.true_rates, ev, vis) if _wants(info, "rate R2 heldin", "rate R2") else None,
+        eval_true_rates_heldout=_pick(seg.true_rates, ev, hid) if _wants(info, "rate R2 heldout", "rate R2") else None,
         reference=condition_average_reference(info, rec, split, query), metrics=info.metrics,
         behavior=info.behavior[0] if info.behavior else None)
+
+
+def _wants(info: TaskInfo, *metrics: str) -> bool:
+    return any(m in info.metrics for m in metrics)
 
 
 def _segments(rec: Recording) -> TrialSegments:

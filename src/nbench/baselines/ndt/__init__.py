@@ -16,12 +16,12 @@ import numpy as np
 from nbench.baselines.base import Model, config_to_dict
 from nbench.baselines.ndt.config import NDTConfig, preset_config
 from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
-from nbench.baselines.torch_support import resolve_device, set_threads
+from nbench.baselines.training import resolve_device, set_threads
 from nbench.errors import ValidationError
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
-__all__ = ["NDTConfig", "NDTModel"]
+__all__ = ["NDTConfig", "NDTModel", "resolve_device", "set_threads"]
 
 
 class NDTModel(Model):
@@ -52,7 +52,7 @@ class NDTModel(Model):
     def fit(self, inputs: TaskInputs) -> None:
         import torch
 
-        from nbench.baselines.ndt.progress import ndt_progress
+        from nbench.baselines.ndt.progress import training_progress
         from nbench.baselines.ndt.train import Trainer
 
         _check_inputs(inputs)
@@ -62,7 +62,7 @@ class NDTModel(Model):
         targets = training_targets(inputs, self.layout)
         fingerprint = self._fingerprint(targets)
         # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
-        with torch.random.fork_rng(devices=[]), ndt_progress(self.config.max_epochs) as progress:
+        with torch.random.fork_rng(devices=[]), training_progress(self.config.max_epochs) as progress:
             trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
                               self.workdir, fingerprint)
             self.net = trainer.model

@@ -21,7 +21,8 @@ from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
 from nbench.baselines.ndt.model import NDTNet, poisson_nll
-from nbench.baselines.torch_support import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from nbench.baselines.training import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from nbench.io import atomic_path
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
 BEST_NAME = "ndt_best.pt"
@@ -202,30 +203,38 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Write the full training state atomically (loadable with ``weights_only=True``)."""
+        path = self._checkpoint_path()
+        if path is None:
+            return
         s = self.summary
-        save_checkpoint(self._checkpoint_path(), {
+        state = {
             "format": 1, "fingerprint": self.fingerprint, "epoch": s.epochs, "best_epoch": s.best_epoch,
             "best_val_nll": s.best_val_nll, "stopped_early": s.stopped_early, "history": s.history,
             "model": self.model.state_dict(), "best_model": self.best_state,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            **rng_state(self.generator, self.device)})
+            "rng_generator": self.generator.get_state(), **rng_state(self.device),
+        }
+        save_checkpoint(path, state)
 
     def _try_resume(self) -> None:
         state = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint)
         if state is None:
-            return  # nothing saved, or a different fit wrote it (it is overwritten at the first save)
+            return  # none, or a different fit wrote it: start afresh (it is overwritten at the first save)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.best_state = state["best_model"]
-        restore_rng(state, self.generator, self.device)
+        restore_rng(state, self.device)
+        self.generator.set_state(state["rng_generator"].cpu())
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]
         s.stopped_early, s.history, s.resumed_from_epoch = state["stopped_early"], state["history"], state["epoch"]
 
     def _save_best(self) -> None:
-        if self.workdir is not None:
-            save_checkpoint(Path(self.workdir) / BEST_NAME, self.model.state_dict())
+        if self.workdir is None:
+            return
+        with atomic_path(Path(self.workdir) / BEST_NAME) as tmp:
+            torch.save(self.model.state_dict(), tmp)
 
 
 def lr_factor(config: NDTConfig) -> Callable[[int], float]:

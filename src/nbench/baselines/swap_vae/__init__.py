@@ -27,7 +27,7 @@ import numpy as np
 from nbench.baselines.base import Capabilities, Model, config_to_dict
 from nbench.baselines.readout import choose_alpha_cv, flat, forward_rates, poisson_readout
 from nbench.baselines.swap_vae.config import READOUT_ALPHAS, SwapVAEConfig, preset_config
-from nbench.baselines.torch_support import resolve_device, set_threads, training_progress
+from nbench.baselines.training import resolve_device, set_threads, training_progress
 from nbench.errors import DataError, ValidationError
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs

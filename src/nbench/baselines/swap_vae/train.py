@@ -18,7 +18,7 @@ import torch
 from nbench.baselines.swap_vae.config import SwapVAEConfig
 from nbench.baselines.swap_vae.data import PairSampler
 from nbench.baselines.swap_vae.net import SwapVAENet, total_loss
-from nbench.baselines.torch_support import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from nbench.baselines.training import load_checkpoint, restore_rng, rng_state, save_checkpoint
 
 CHECKPOINT_NAME = "swap_vae_checkpoint.pt"
 TERMS = ("loss", "recon_swap", "recon_orig", "kl", "align")
@@ -113,7 +113,7 @@ class Trainer:
         save_checkpoint(self._checkpoint_path(), {
             "format": 1, "fingerprint": self.fingerprint, "epoch": s.epochs, "history": s.history,
             "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-            **rng_state(self.generator, self.device)})
+            "rng_generator": self.generator.get_state(), **rng_state(self.device)})
 
     def _try_resume(self) -> None:
         state: dict[str, Any] | None = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint)
@@ -121,6 +121,7 @@ class Trainer:
             return
         self.net.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        restore_rng(state, self.generator, self.device)
+        restore_rng(state, self.device)
+        self.generator.set_state(state["rng_generator"].cpu())
         s = self.summary
         s.epochs, s.history, s.resumed_from_epoch = int(state["epoch"]), state["history"], int(state["epoch"])

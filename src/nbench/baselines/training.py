@@ -1,7 +1,6 @@
-"""Pieces every torch baseline shares: device choice, thread count, a progress bar with ETA, and resumable
-checkpoints that load with ``weights_only=True``.
+"""What the torch baselines share: device and thread choice, a progress bar with ETA, resumable checkpoints.
 
-Importing this module does not import torch; each function imports it when called.
+Importing this module does not import torch; its functions do.
 """
 
 from __future__ import annotations
@@ -11,6 +10,16 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from nbench.errors import ConfigError
 from nbench.io import atomic_path
@@ -51,32 +60,44 @@ def set_threads(limit: int | None = None) -> None:
 
 @contextlib.contextmanager
 def training_progress(label: str, total: int) -> Iterator[Callable[[int, str], None]]:
-    """Yield ``update(done, text)``: a bar of ``total`` steps with elapsed time, ETA and ``text``, drawn on
-    stderr when it is a terminal."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    """Yield ``update(completed, text)`` for a bar of ``total`` steps with elapsed time and ETA.
 
+    Draws on stderr when it is a terminal (nothing otherwise, so logs and tests stay clean).
+    """
     console = Console(stderr=True)
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-               TimeRemainingColumn(), TextColumn("{task.fields[text]}"))
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, console=console, disable=not console.is_terminal, transient=False) as bar:
-        task = bar.add_task("fit", total=total, text="")
+        task = bar.add_task("fit", total=total, info="")
 
-        def update(done: int, text: str) -> None:
-            bar.update(task, completed=done, text=text)
+        def update(completed: int, text: str) -> None:
+            bar.update(task, completed=completed, info=text)
 
         yield update
 
 
+def rng_state(device: Any) -> dict[str, Any]:
+    """The global torch RNG states a training run draws from (CPU, and the CUDA device in use)."""
+    import torch
+
+    state = {"rng_torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["rng_cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng(state: dict[str, Any], device: Any) -> None:
+    """Restore what :func:`rng_state` saved."""
+    import torch
+
+    torch.set_rng_state(state["rng_torch"].cpu())
+    if "rng_cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng_cuda"].cpu(), device)
+
+
 def save_checkpoint(path: Path | None, state: dict[str, Any]) -> None:
-    """Write ``state`` (tensors, numbers, strings, lists and dicts of them) atomically; no-op without a path."""
+    """Write ``state`` atomically with ``torch.save`` (tensors, numbers, strings, lists and dicts only, so that it
+    loads with ``weights_only=True``); nothing when ``path`` is None."""
     import torch
 
     if path is None:
@@ -86,33 +107,13 @@ def save_checkpoint(path: Path | None, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path | None, device: Any, fingerprint: str) -> dict[str, Any] | None:
-    """The state saved at ``path`` by the fit with ``fingerprint``, or None (no file, or another fit's file).
+    """The checkpoint at ``path`` if it exists and was written by the same fit (``fingerprint``), else None.
 
-    Loads with ``weights_only=True``: tensors and plain containers only, never pickled objects.
+    Loaded with ``weights_only=True``: a checkpoint never unpickles objects.
     """
     import torch
 
-    if path is None or not Path(path).exists():
+    if path is None or not path.exists():
         return None
     state = torch.load(path, map_location=device, weights_only=True)
     return state if state.get("fingerprint") == fingerprint else None
-
-
-def rng_state(generator: Any, device: Any) -> dict[str, Any]:
-    """The global torch RNG, ``generator`` and (on CUDA) the device RNG, for a checkpoint."""
-    import torch
-
-    state = {"rng_torch": torch.get_rng_state(), "rng_generator": generator.get_state()}
-    if device.type == "cuda":
-        state["rng_cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def restore_rng(state: dict[str, Any], generator: Any, device: Any) -> None:
-    """Restore what :func:`rng_state` saved."""
-    import torch
-
-    torch.set_rng_state(state["rng_torch"].cpu())
-    generator.set_state(state["rng_generator"].cpu())
-    if "rng_cuda" in state and device.type == "cuda":
-        torch.cuda.set_rng_state(state["rng_cuda"].cpu(), device)
