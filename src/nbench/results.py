@@ -1,8 +1,9 @@
 """Run records: one versioned JSON document per run or scored submission.
 
-Schema version 2 (every key always present; ``null`` where not applicable)::
+Schema version 3 (every key always present; ``null`` where not applicable); the JSON Schema is
+``docs/record.schema.json``::
 
-    schema_version  int, 1
+    schema_version  int, 3
     run_id          unique id of this execution ("20261122T015000Z-1a2b3c4d")
     run_key         hash of task + task version + phase + dataset version + model + config hash + seed
     created         UTC time, ISO 8601 with "Z"
@@ -17,12 +18,19 @@ Schema version 2 (every key always present; ``null`` where not applicable)::
     reference       {name: {value, higher_is_better, n, ci95}}: numbers that give context (not the model's)
     breakdown       {session: {query: {metric: {value, higher_is_better, n, ci95}}}} for tasks of several
                     queries or sessions (each session's pooled values under "(all)"); {} for single-view tasks
+    neurons         {session: {metric: [value or null, ...]}}: per-unit values behind pooled metrics (each unit's
+                    bits/spike for co-bps and fp-bps, its R2 for rate R2), in the view's column order, 6
+                    significant digits; {} when none
+    trials          {session: {metric: {loss, norm}}}: per-eval-trial losses for paired comparisons
+                    (``nbench compare``), base64 little-endian float32, norm null when uniform
+                    (:mod:`nbench.scoring.trials`); {} when none
     cost            {wall_s, fit_s, predict_s, score_s, peak_mem_mb, device}
     environment     {python, platform, nbench, packages: {name: version}, git_commit, git_dirty}
     invocation      the command line, or null
     submission      {path, sha256} for kind "score", else null
 
-Older schema versions load through :func:`migrate` (1 -> 2 adds an empty ``breakdown``).
+Older schema versions load through :func:`migrate` (1 -> 2 adds an empty ``breakdown``, 2 -> 3 empty ``neurons``
+and ``trials``).
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from typing import Any
 from nbench.errors import ValidationError
 from nbench.io import write_json_atomic
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -67,12 +75,20 @@ class Record:
     metrics: dict[str, MetricValue]
     reference: dict[str, MetricValue] = field(default_factory=dict)
     breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+    neurons: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    trials: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     invocation: str | None = None
     submission: dict[str, Any] | None = None
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
+
+    def __repr__(self) -> str:
+        seed = "" if self.seed is None else f" seed {self.seed}"
+        shown = ", ".join(f"{k} {v.value:.4g}" for k, v in list(self.metrics.items())[:4] if v.value is not None)
+        return (f"<Record {self.kind} {self.task.get('name')} ({self.task.get('phase')}) {self.model.get('name')}"
+                f"{seed}: {shown or self.status}; run {self.run_id}>")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -82,8 +98,8 @@ class Record:
             if value["ci95"] is not None:
                 value["ci95"] = list(value["ci95"])
         order = ["schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
-                 "model", "seed", "metrics", "reference", "breakdown", "cost", "environment", "invocation",
-                 "submission"]
+                 "model", "seed", "metrics", "reference", "breakdown", "neurons", "trials", "cost", "environment",
+                 "invocation", "submission"]
         return {key: out[key] for key in order}
 
     @classmethod
@@ -141,7 +157,16 @@ def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1}
+def _migrate_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2: no per-unit values (``neurons``) and no per-trial losses (``trials``)."""
+    out = dict(data)
+    out.setdefault("neurons", {})
+    out.setdefault("trials", {})
+    out["schema_version"] = 3
+    return out
+
+
+MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1, 2: _migrate_v2}
 
 
 def migrate(data: dict[str, Any], source: str = "record") -> dict[str, Any]:

@@ -129,8 +129,7 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     score_s = scoring_s[0] + (t2 - t1)
     record = Record(
         run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=task_meta,
-        dataset=dataset_record(first), seed=spec.seed, metrics=scored.metrics, reference=scored.reference,
-        breakdown=scored.breakdown,
+        dataset=dataset_record(first), seed=spec.seed, **scored.record_fields(),
         model={"name": spec.model, "origin": _origin(model_cls), "config": config_dict,
                "config_hash": config_hash(config_dict), "fit_info": jsonable(_fit_info(models[0], plan.fits))},
         cost={"wall_s": round(t2 - started, 3), "fit_s": round(plan.fit_s, 3), "predict_s": round(plan.predict_s, 3),

@@ -52,11 +52,16 @@ class Capabilities:
         return f"consumes {', '.join(sorted(self.consumes))}; produces {', '.join(sorted(self.produces))}"
 
 
+@dataclass(frozen=True)
+class NoConfig:
+    """The config of a model without settings."""
+
+
 class Model(ABC):
     """Base class of all models.
 
-    Subclasses define ``name``, a dataclass ``Config``, optionally ``capabilities`` and per-family presets
-    (:meth:`preset`).
+    Subclasses define ``name``, a dataclass ``Config`` (default: no settings), optionally ``capabilities`` and
+    per-family presets (:meth:`preset`); they implement :meth:`fit` and :meth:`predict` (docs/byom.md).
 
     Parameters
     ----------
@@ -71,7 +76,7 @@ class Model(ABC):
     """
 
     name: ClassVar[str]
-    Config: ClassVar[type]
+    Config: ClassVar[type] = NoConfig
     capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, config: Any, seed: int = 0, workdir: Path | None = None, device: str = "cpu") -> None:

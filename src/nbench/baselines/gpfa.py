@@ -43,11 +43,13 @@ import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nbench.baselines.base import Capabilities, Model
+from nbench.baselines.progress import fit_progress
 from nbench.baselines.readout import (
     READOUTS,
     check_choice,
@@ -57,6 +59,7 @@ from nbench.baselines.readout import (
     poisson_readout,
 )
 from nbench.errors import ConfigError, DataError
+from nbench.extras import require
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
@@ -160,6 +163,29 @@ def _elephant_precomp(fast: bool) -> Iterator[None]:
         gpfa_util.make_precomp = original
 
 
+@contextlib.contextmanager
+def _em_progress(max_iters: int) -> Iterator[None]:
+    """Within the block, each E step of elephant's EM advances a progress bar (with the last log-likelihood)."""
+    from elephant.gpfa import gpfa_core
+
+    original = gpfa_core.exact_inference_with_ll
+    state = {"done": 0, "ll": float("nan")}
+    with fit_progress("GPFA EM iteration", max_iters) as update:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            state["done"] += 1
+            if np.isfinite(result[1]):
+                state["ll"] = float(result[1])
+            update(min(state["done"], max_iters), f"log-likelihood {state['ll']:.1f}")
+            return result
+
+        gpfa_core.exact_inference_with_ll = counted
+        try:
+            yield
+        finally:
+            gpfa_core.exact_inference_with_ll = original
+
+
 class ElephantGPFA:
     """elephant's GPFA on binned counts: ``elephant.gpfa.GPFA.fit`` / ``transform`` without the neo round trip.
 
@@ -197,7 +223,8 @@ class ElephantGPFA:
         np.random.seed(self.seed)
         start = time.perf_counter()
         try:
-            with threadpool_limits(1), contextlib.redirect_stdout(io.StringIO()), _elephant_precomp(self.fast_em):
+            with threadpool_limits(1), contextlib.redirect_stdout(io.StringIO()), _elephant_precomp(self.fast_em), \
+                    _em_progress(self.em_max_iters):
                 self.params, info = gpfa_core.fit(
                     seqs, x_dim=self.latent_dim, bin_width=float(self.bin_ms), em_tol=self.em_tol,
                     em_max_iters=self.em_max_iters)
@@ -228,6 +255,10 @@ class GPFAModel(Model):
     Config = GPFAConfig
     capabilities = Capabilities(produces=frozenset({"rates", "latents"}))
 
+    def __init__(self, config: GPFAConfig, seed: int = 0, workdir: Path | None = None, device: str = "cpu") -> None:
+        require("elephant", "model 'gpfa'")  # here, so that a missing extra fails before any data work
+        super().__init__(config, seed, workdir, device)
+
     @classmethod
     def preset(cls, family: str, bin_ms: float | None = None) -> GPFAConfig | None:
         if family not in GPFA_DEFAULTS:
@@ -248,7 +279,7 @@ class GPFAModel(Model):
         if alpha2 is None and inputs.n_heldout:
             alpha2, self.alpha2_scores = choose_alpha_cv(heldin["train"], heldout, inputs.n_bins, ALPHA2_GRID)
         train_out, eval_out = poisson_readout(heldin["train"], heldout, [heldin["train"], heldin["eval"]], alpha2,
-                                              cfg.readout)
+                                              cfg.readout, progress="GPFA: Poisson readout")
         def shaped(values: np.ndarray, trials: int, neurons: int) -> np.ndarray:
             return values.reshape(trials, inputs.n_bins, neurons)
 

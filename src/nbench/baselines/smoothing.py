@@ -118,7 +118,8 @@ class SmoothingModel(Model):
                           "eval": smooth_spikes(inputs.eval_spikes_heldin, window)}
         features = {k: np.log(flat(v) + LOG_OFFSET) for k, v in self._smoothed.items()}
         train_out, eval_out = poisson_readout(features["train"], flat(inputs.train_spikes_heldout),
-                                              [features["train"], features["eval"]], cfg.alpha, cfg.readout)
+                                              [features["train"], features["eval"]], cfg.alpha, cfg.readout,
+                                              progress="smoothing: Poisson readout")
         self._heldout = {
             "train": np.clip(train_out, *RATE_CLIP).reshape(inputs.n_train, inputs.n_bins, inputs.n_heldout),
             "eval": np.clip(eval_out, *RATE_CLIP).reshape(inputs.n_eval, inputs.n_bins, inputs.n_heldout)}

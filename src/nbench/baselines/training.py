@@ -1,25 +1,14 @@
-"""What the torch baselines share: device and thread choice, a progress bar with ETA, resumable checkpoints.
+"""What the torch baselines share: device and thread choice, resumable checkpoints (progress bars:
+:mod:`nbench.baselines.progress`).
 
 Importing this module does not import torch; its functions do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from nbench.errors import ConfigError
 from nbench.io import atomic_path
@@ -56,24 +45,6 @@ def set_threads(limit: int | None = None) -> None:
         return
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(max(1, min(torch.get_num_threads(), usable, limit or usable)))
-
-
-@contextlib.contextmanager
-def training_progress(label: str, total: int) -> Iterator[Callable[[int, str], None]]:
-    """Yield ``update(completed, text)`` for a bar of ``total`` steps with elapsed time and ETA.
-
-    Draws on stderr when it is a terminal (nothing otherwise, so logs and tests stay clean).
-    """
-    console = Console(stderr=True)
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
-               TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
-    with Progress(*columns, console=console, disable=not console.is_terminal, transient=False) as bar:
-        task = bar.add_task("fit", total=total, info="")
-
-        def update(completed: int, text: str) -> None:
-            bar.update(task, completed=completed, info=text)
-
-        yield update
 
 
 def rng_state(device: Any) -> dict[str, Any]:

@@ -20,7 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("nbench.cli.run:run", "Run a baseline model on a task, score it and write a record."),
     "score": ("nbench.cli.score:score", "Validate and score a submission .h5 file."),
     "list": ("nbench.cli.listing:list_", "List registered tasks, models or metrics."),
-    "data": ("nbench.cli.data:data", "Fetch, list and import datasets."),
+    "compare": ("nbench.cli.compare:compare", "Compare two runs on one task with a paired bootstrap interval."),
+    "report": ("nbench.cli.report:report", "Write an HTML report with plots of one run."),
+    "data": ("nbench.cli.data:data", "Fetch, add, list, import and export datasets."),
     "tune": ("nbench.cli.tune:tune", "Cross-validated hyperparameter search for a model on a task."),
     "leaderboard": ("nbench.cli.leaderboard:leaderboard", "Build the static leaderboard site."),
 }
@@ -69,6 +71,7 @@ def cli() -> None:
     \b
     Run a baseline:     nbench run --task lorenz --model smoothing
     Score your rates:   nbench score submission.h5 --task lorenz
+    Compare two runs:   nbench compare A.json B.json
     What is there:      nbench list tasks | models | metrics
     """
 

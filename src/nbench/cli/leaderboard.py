@@ -37,6 +37,10 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
     """Turn run records and submission entries into a static site (index.html, results.json, CSV, SVG)."""
     from rich.console import Console
 
+    from nbench.extras import require
+
+    require("matplotlib", "nbench leaderboard build")
+
     from nbench.leaderboard.site import build_site
     from nbench.scoring.entries import score_entry_file
 

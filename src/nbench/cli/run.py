@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from nbench.cli.display import show_record
+from nbench.cli.display import console, echo_json, record_json, show_record
 from nbench.config import load_config_file, parse_set_options
 from nbench.runner import RunSpec
 from nbench.runner import run as run_spec
@@ -36,9 +36,12 @@ DEFAULT_OUT = "nbench-results"
               help="NLB test-phase target file [default: <data dir>/nlb/eval_data_test.h5].")
 @click.option("--save-submission", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the predictions as an NLB-layout submission .h5.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write a report of the run (plots of predictions against the data) into this directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON on stdout instead of the tables.")
 def run(task: str, model: str, seed: int, phase: str | None, config_file: Path | None, set_pairs: tuple[str, ...],
         device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
-        save_submission: Path | None) -> None:
+        save_submission: Path | None, report_dir: Path | None, as_json: bool) -> None:
     """Run MODEL on TASK, print its metrics and write a JSON record.
 
     \b
@@ -50,10 +53,27 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     overrides.update(parse_set_options(set_pairs))
     spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
                           data_dir=data_dir, targets_path=targets_path)
+    if report_dir is not None:
+        from nbench.reporting import check_plots
+
+        check_plots()  # before the run, so that a missing extra does not cost a fit
     result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
                       log=lambda line: click.echo(line, err=True))
     if save_submission is not None:
         write_submission(save_submission, list(result.submissions.values()))
+    report = None
+    if report_dir is not None:
+        from nbench.reporting import write_report
+
+        report = write_report(result.record, report_dir, submissions=result.submissions, data_dir=data_dir,
+                              targets_path=targets_path)
+    if as_json:
+        echo_json({**record_json(result.record, result.record_path),
+                   "submission": None if save_submission is None else str(save_submission),
+                   "report": None if report is None else str(report)})
+        return
     show_record(result.record, result.record_path)
     if save_submission is not None:
         click.echo(f"submission: {save_submission}")
+    if report is not None:
+        console.print(f"report: {report}", soft_wrap=True, highlight=False)

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from nbench import __version__
 from nbench.errors import DataError
+from nbench.extras import require
 from nbench.io import write_json_atomic
 
 CHUNK = 1 << 20  # read size when hashing files
@@ -77,6 +78,7 @@ def sidecar_path(dest: Path) -> Path:
 def file_digest(path: Path, algorithm: str = "sha256", advance: Advance | None = None) -> str:
     """Hex digest of a file (``"sha256"`` or ``"dandi-etag"``), reporting bytes read to ``advance``."""
     if algorithm == "dandi-etag":
+        require("dandischema", "checking a DANDI etag")
         from dandischema.digests.dandietag import DandiETag
 
         return DandiETag.from_file(path).as_str()
@@ -156,7 +158,7 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
         One line: interrupted (the ``.part`` is kept for the next run), HTTP error, size or digest mismatch
         (the ``.part`` is removed), or another process downloading the same file.
     """
-    import requests
+    requests = require("requests", "downloading")
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -335,7 +337,8 @@ def _host(url: str) -> str:
 
 
 class TransferProgress:
-    """Rich progress bars for downloads and hashing, on stderr; silent when ``enabled`` is False."""
+    """Rich progress bars for downloads and hashing, on stderr when it is a terminal; silent when ``enabled`` is
+    False."""
 
     def __init__(self, enabled: bool = True, transient: bool = False) -> None:
         from rich.console import Console
@@ -348,9 +351,10 @@ class TransferProgress:
             TransferSpeedColumn,
         )
 
+        console = Console(stderr=True)  # bars only on a terminal: elsewhere they would leave stray blank lines
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TransferSpeedColumn(), TimeRemainingColumn(),
-                                  console=Console(stderr=True), disable=not enabled, transient=transient)
+                                  console=console, disable=not (enabled and console.is_terminal), transient=transient)
 
     def __enter__(self) -> TransferProgress:
         self._started = False  # the display starts with the first bar, so an early error prints only its line

@@ -31,6 +31,7 @@ from nbench.metrics.decoding import decode_series_cv, vel_r2_stats, velocity_dec
 from nbench.metrics.rates import r2_from_stats, r2_score_uniform, r2_trial_stats
 from nbench.metrics.timing import tp_correlation
 from nbench.scoring.estimates import Estimate, naming
+from nbench.scoring.trials import TrialLoss, r2_trial_loss
 from nbench.submission import Submission, joined_neurons
 from nbench.tasks.base import BehaviorSpec, Targets
 
@@ -131,13 +132,12 @@ def _nlb_ridge(train_rates: np.ndarray, train_behavior: np.ndarray, eval_rates: 
                eval_behavior: np.ndarray, targets: Targets) -> Estimate:
     r2, fits = velocity_decoding(train_rates, train_behavior, targets.train_decode_mask, eval_rates,
                                  eval_behavior, targets.eval_decode_mask)
-    n_eval = len(eval_rates)
+    per_mask = vel_r2_stats(fits, len(eval_rates))
 
     def resampled(weights: np.ndarray) -> np.ndarray:
-        per_mask = [r2_from_stats(stats, weights) for stats in vel_r2_stats(fits, n_eval)]
-        return np.mean(per_mask, axis=0)
+        return np.mean([r2_from_stats(stats, weights) for stats in per_mask], axis=0)
 
-    return Estimate(r2, resampled)
+    return Estimate(r2, resampled, trials=TrialLoss(np.mean([r2_trial_loss(s) for s in per_mask], axis=0)))
 
 
 def _predicted(spec: BehaviorSpec, pred: np.ndarray, true: np.ndarray) -> Estimate:
@@ -157,7 +157,7 @@ def _series_r2(pred: np.ndarray, true: np.ndarray) -> Estimate:
     trial = np.repeat(np.arange(true.shape[0]), int(np.prod(true.shape[1:-1], dtype=np.int64)))[keep]
     value = r2_score_uniform(flat_true[keep], flat_pred[keep])
     stats = r2_trial_stats(flat_true[keep], flat_pred[keep], trial, true.shape[0])
-    return Estimate(value, lambda weights: r2_from_stats(stats, weights))
+    return Estimate(value, lambda weights: r2_from_stats(stats, weights), trials=TrialLoss(r2_trial_loss(stats)))
 
 
 def _mean_estimate(per_trial: np.ndarray) -> Estimate:
@@ -173,7 +173,9 @@ def _ratio_estimate(numerator: np.ndarray, denominator: np.ndarray) -> Estimate:
         with np.errstate(invalid="ignore", divide="ignore"):
             return (weights @ numerator) / (weights @ denominator)
 
-    return Estimate(float(numerator.sum() / max(denominator.sum(), 1)), resampled)
+    # per-trial loss for paired comparisons: the trial's wrong samples over its scored samples
+    return Estimate(float(numerator.sum() / max(denominator.sum(), 1)), resampled,
+                    trials=TrialLoss(denominator - numerator, denominator))
 
 
 def _flat_trials(rates: np.ndarray) -> np.ndarray:

@@ -124,7 +124,7 @@ def _record(job: TaskJob, subs: dict, model_name: str, info: dict, seed: int | N
         run_id=new_run_id(), run_key=make_run_key(task_meta, dataset["version"], model_name, info["sha256"], seed),
         created=utc_now(), status="ok", kind="score", task=task_meta, dataset=dataset,
         model={"name": model_name, "origin": "submission", "config": {}, "config_hash": None}, seed=seed,
-        metrics=scored.metrics, reference=scored.reference, breakdown=scored.breakdown,
+        **scored.record_fields(),
         cost={"score_s": round(time.perf_counter() - t0, 3), "peak_mem_mb": peak_memory_mb()},
         environment=environment(), invocation=invocation, submission=info,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from nbench.metrics import metric_info
 from nbench.metrics.bootstrap import resample_weights
 from nbench.results import MetricValue
 from nbench.scoring.estimates import Estimate, combine_sessions, combine_views, interval
+from nbench.scoring.trials import TrialLoss, encode_neurons, encode_trials, session_detail
 from nbench.scoring.view import score_view
 from nbench.submission import Submission
 from nbench.tasks.base import Targets
@@ -46,6 +48,13 @@ class TaskScore:
     metrics: dict[str, MetricValue]
     reference: dict[str, MetricValue] = field(default_factory=dict)
     breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+    neurons: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    trials: dict[str, dict[str, TrialLoss]] = field(default_factory=dict)
+
+    def record_fields(self) -> dict[str, Any]:
+        """The record keys this score fills (``metrics``, ``reference``, ``breakdown``, ``neurons``, ``trials``)."""
+        return {"metrics": self.metrics, "reference": self.reference, "breakdown": self.breakdown,
+                "neurons": encode_neurons(self.neurons), "trials": encode_trials(self.trials)}
 
 
 def metric_value(name: str, value: float, n: int | None, ci: tuple[float, float] | None = None) -> MetricValue:
@@ -93,7 +102,7 @@ class TaskScorer:
             value, ci = combine_sessions(ests, [weights[s] if use_ci else None for s in present])
             metrics[name] = metric_value(name, value, sum(self._n_eval[s] for s in present), ci)
         breakdown = {} if len(self._views) == 1 else self._breakdown(session_estimates, weights)
-        return TaskScore(metrics, _reference(self._references), breakdown)
+        return TaskScore(metrics, _reference(self._references), breakdown, *session_detail(session_estimates))
 
     def _breakdown(self, session_estimates: dict[str, dict[str, Estimate]],
                    weights: dict[str, np.ndarray | None]) -> dict[str, dict[str, dict[str, MetricValue]]]:

@@ -94,7 +94,13 @@ def _inputs(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: 
         heldin_ids=ids[vis], heldout_ids=ids[hid], regions_heldin=regions[vis], regions_heldout=regions[hid],
         dataset_info=dict(rec.provenance), session=rec.session, query=query.name, behavior=info.behavior,
         train_spike_times=None if times is None else _select(times, split.train, vis),
-        eval_spike_times=None if times is None else _select(times, split.evals, vis))
+        eval_spike_times=None if times is None else _select(times, split.evals, vis),
+        train_trial_ids=trial_ids(rec, split.train), eval_trial_ids=trial_ids(rec, split.evals))
+
+
+def trial_ids(rec: Recording, rows: np.ndarray) -> np.ndarray:
+    """The recording's ``trial_id`` of ``rows``, else the row numbers in its trial table."""
+    return np.asarray(rec.trials["trial_id"])[rows] if "trial_id" in rec.trials else np.asarray(rows)
 
 
 def _targets(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: str) -> Targets:
@@ -111,12 +117,21 @@ def _targets(info: TaskInfo, rec: Recording, split: _Split, query: Query, group:
         eval_spikes_heldout_forward=_pick(seg.forward, ev, hid) if wants_forward else None,
         eval_true_rates_heldin=_pick(seg.true_rates, ev, vis) if _wants(info, "rate R2 heldin", "rate R2") else None,
         eval_true_rates_heldout=_pick(seg.true_rates, ev, hid) if _wants(info, "rate R2 heldout", "rate R2") else None,
+        eval_cond_idx=_condition_rows(rec, ev),
         reference=condition_average_reference(info, rec, split, query), metrics=info.metrics,
         behavior=info.behavior[0] if info.behavior else None)
 
 
 def _wants(info: TaskInfo, *metrics: str) -> bool:
     return any(m in info.metrics for m in metrics)
+
+
+def _condition_rows(rec: Recording, trials: np.ndarray) -> list[np.ndarray] | None:
+    """Per condition (sorted), the positions of its trials among ``trials``; None without conditions."""
+    if rec.trials.condition is None:
+        return None
+    conditions = np.asarray(rec.trials.condition)[trials]
+    return [np.flatnonzero(conditions == c) for c in np.unique(conditions)]
 
 
 def _segments(rec: Recording) -> TrialSegments:

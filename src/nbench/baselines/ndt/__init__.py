@@ -18,6 +18,7 @@ from nbench.baselines.ndt.config import NDTConfig, preset_config
 from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
 from nbench.baselines.training import resolve_device, set_threads
 from nbench.errors import ValidationError
+from nbench.extras import require
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
@@ -35,6 +36,7 @@ class NDTModel(Model):
     Config = NDTConfig
 
     def __init__(self, config: NDTConfig, seed: int = 0, workdir: Path | None = None, device: str = "auto") -> None:
+        require("torch", "model 'ndt'")
         super().__init__(config, seed, workdir, device)
         # Checked here, not in fit(), so that a bad config or device fails before any work starts.
         self.config.validate()

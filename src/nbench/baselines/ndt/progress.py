@@ -1,4 +1,4 @@
-"""A progress bar for training (NDT, MtM): epoch, time elapsed and left, and the train / validation losses."""
+"""The progress bar of training (NDT, MtM): the epoch and the current train / validation losses."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from nbench.baselines.training import training_progress as progress_bar
+from nbench.baselines.progress import fit_progress
 
 
 @contextlib.contextmanager
 def training_progress(max_epochs: int, label: str = "NDT") -> Iterator[Any]:
     """Yield ``update(epoch, train_loss, val_loss, summary)``; draws on stderr when it is a terminal."""
-    with progress_bar(f"{label} epoch", max_epochs) as bar:
+    with fit_progress(f"{label} epoch", max_epochs) as bar:
         last_val = [math.nan]
 
         def update(epoch: int, train_loss: float, val_loss: float | None, summary: Any) -> None:

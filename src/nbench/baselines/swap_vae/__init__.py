@@ -25,10 +25,12 @@ from typing import Any
 import numpy as np
 
 from nbench.baselines.base import Capabilities, Model, config_to_dict
+from nbench.baselines.progress import fit_progress
 from nbench.baselines.readout import choose_alpha_cv, flat, forward_rates, poisson_readout
 from nbench.baselines.swap_vae.config import READOUT_ALPHAS, SwapVAEConfig, preset_config
-from nbench.baselines.training import resolve_device, set_threads, training_progress
+from nbench.baselines.training import resolve_device, set_threads
 from nbench.errors import DataError, ValidationError
+from nbench.extras import require
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
@@ -45,6 +47,7 @@ class SwapVAEModel(Model):
 
     def __init__(self, config: SwapVAEConfig, seed: int = 0, workdir: Path | None = None,
                  device: str = "auto") -> None:
+        require("torch", "model 'swap_vae'")  # here, so that a missing extra fails before any data work
         super().__init__(config, seed, workdir, device)
         self.config.validate()  # here, so that a bad config or device fails before any data work
         self.torch_device = resolve_device(device)
@@ -79,7 +82,7 @@ class SwapVAEModel(Model):
                                                     axis=(0, 1)))
         fingerprint = self._fingerprint(rates, inputs.bin_ms)
         started = time.perf_counter()
-        with torch.random.fork_rng(devices=[]), training_progress("Swap-VAE epoch", cfg.epochs) as bar:
+        with torch.random.fork_rng(devices=[]), fit_progress("Swap-VAE epoch", cfg.epochs) as bar:
             trainer = Trainer(cfg, np.ascontiguousarray(rates[..., self.active]), observed, inputs.bin_ms,
                               self.seed, self.torch_device, self.workdir, fingerprint)
             self.net = trainer.net
@@ -134,7 +137,7 @@ class SwapVAEModel(Model):
             self.readout_alpha, self.readout_cv = choose_alpha_cv(features["train"], heldout, inputs.n_bins,
                                                                   READOUT_ALPHAS)
         train_out, eval_out = poisson_readout(features["train"], heldout, [features["train"], features["eval"]],
-                                              self.readout_alpha or 0.0)
+                                              self.readout_alpha or 0.0, progress="Swap-VAE: Poisson readout")
         self._heldout = {"train": np.clip(train_out, *RATE_CLIP).reshape(inputs.n_train, inputs.n_bins, -1),
                          "eval": np.clip(eval_out, *RATE_CLIP).reshape(inputs.n_eval, inputs.n_bins, -1)}
         self._forward = forward_rates(inputs)

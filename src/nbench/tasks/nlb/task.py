@@ -111,7 +111,8 @@ class NLBTask(Task):
             train_conditions=arrays.train_conditions, heldin_ids=arrays.heldin_ids,
             heldout_ids=arrays.heldout_ids, regions_heldin=unit_regions(self.info.dataset, arrays.heldin_ids),
             regions_heldout=unit_regions(self.info.dataset, arrays.heldout_ids), dataset_info=provenance,
-            session=self.info.dataset, query="heldout", behavior=self.info.behavior)
+            session=self.info.dataset, query="heldout", behavior=self.info.behavior,
+            train_trial_ids=arrays.train_trial_ids, eval_trial_ids=arrays.eval_trial_ids)
 
 
 def read_target_group(path: str | Path, group: str) -> Targets:
