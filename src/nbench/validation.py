@@ -3,7 +3,8 @@
 Everything is checked from HDF5 metadata first (groups, keys, object kinds, dtypes, shapes, declared sizes), so
 a file that declares a 10^12-element array is refused without reading it. Values are checked after loading:
 no infinities, no negative rates, and NaN only where nlb_tools ignores the rate (where the target's spikes are
-NaN, e.g. outside DMFC's set-go window, or where the decoded behavior is NaN). Each problem raises one
+NaN, e.g. outside DMFC's set-go window, or where the decoded behavior is NaN); latents may be any finite real
+values (NaN where the rates of the bin may be). Each problem raises one
 :class:`~nbench.errors.ValidationError` line naming the file, group, key, expected and actual.
 """
 
@@ -18,12 +19,14 @@ import numpy as np
 from nbench.errors import ValidationError
 from nbench.h5chunks import read_into
 from nbench.io import open_h5_checked, refuse_links
-from nbench.submission import ALL_KEYS, RATE_KEYS, Submission
+from nbench.submission import ALL_KEYS, LATENT_KEYS, RATE_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
 
 #: Largest array accepted before any comparison with a task (elements); MC_Maze's largest is ~45 M.
 MAX_ELEMENTS = 2_000_000_000 // 8
 FORWARD_KEYS = ("eval_rates_heldin_forward", "eval_rates_heldout_forward")
+#: Keys that must come together, and what the error says about them.
+PAIRS = ((FORWARD_KEYS, "forward rates come in pairs"), (LATENT_KEYS, "latents come in pairs"))
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class GroupSpec:
     def expected_shape(self, key: str) -> tuple[int | None, ...] | None:
         if key == "eval_behavior_pred":
             return self.behavior_shape
+        if key in LATENT_KEYS:
+            return (self.n_train if key.startswith("train_") else self.n_eval, self.n_bins, None)
         trials = self.n_train if key.startswith("train_") else self.n_eval
         bins = self.forward_bins if key.endswith("_forward") else self.n_bins
         neurons = {"heldin": self.n_heldin, "heldout": self.n_heldout}.get(key.split("_")[2])
@@ -78,10 +83,10 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
     nan_ok = {}
     eval_gap = np.isnan(spikes).all(axis=2)
     if eval_gap.any():
-        nan_ok.update(eval_rates_heldin=eval_gap, eval_rates_heldout=eval_gap)
+        nan_ok.update(eval_rates_heldin=eval_gap, eval_rates_heldout=eval_gap, eval_latents=eval_gap)
     if per_bin_behavior:
         train_gap = np.isnan(targets.train_behavior[..., 0])
-        nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap)
+        nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap, train_latents=train_gap)
     return GroupSpec(targets.group, n_train, n_eval, n_bins, n_heldin, n_heldout, forward_bins or None, required,
                      nan_ok, _behavior_shape(targets))
 
@@ -191,6 +196,7 @@ def validate_submission(sub: Submission, spec: GroupSpec, source: str = "model o
     missing = spec.missing(list(arrays))
     if missing:
         raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
+    _check_pairs(list(arrays), where)
     for key, value in arrays.items():
         value = np.asarray(value)
         check_array_meta(value.shape, value.dtype, f"{where} key {key!r}", spec.expected_shape(key))
@@ -236,16 +242,21 @@ def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
     missing = spec.missing(keys)
     if missing:
         raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
+    _check_pairs(keys, where)
     forward = [k for k in FORWARD_KEYS if k in keys]
-    if len(forward) == 1:
-        other = FORWARD_KEYS[1 - FORWARD_KEYS.index(forward[0])]
-        raise ValidationError(f"{where}: key {forward[0]!r} present but {other!r} missing (forward rates come "
-                              "in pairs)")
     if forward and spec.forward_bins is None and spec.n_eval is not None:
         raise ValidationError(f"{where}: key {forward[0]!r} given, but this task has no forward window")
     for key in keys:
         _check_dataset_meta(group[key], f"{where} key {key!r}", spec.expected_shape(key))
     _check_consistency(group, where)
+
+
+def _check_pairs(keys: list[str], where: str) -> None:
+    for pair, why in PAIRS:
+        given = [k for k in pair if k in keys]
+        if len(given) == 1:
+            other = pair[1 - pair.index(given[0])]
+            raise ValidationError(f"{where}: key {given[0]!r} present but {other!r} missing ({why})")
 
 
 def _check_dataset_meta(obj: h5py.HLObject, where: str, expected: tuple[int | None, ...] | None) -> None:
@@ -279,7 +290,9 @@ def _check_consistency(group: h5py.Group, where: str) -> None:
     pairs = [("train_rates_heldin", "train_rates_heldout", 0, "trials"),
              ("train_rates_heldin", "eval_rates_heldin", 2, "held-in neurons"),
              ("eval_rates_heldin", "eval_rates_heldin_forward", 2, "held-in neurons"),
-             ("train_rates_heldin", "eval_rates_heldin", 1, "bins")]
+             ("train_rates_heldin", "eval_rates_heldin", 1, "bins"),
+             ("train_latents", "eval_latents", 2, "latent dimensions"),
+             ("train_rates_heldin", "train_latents", 0, "trials")]
     for a, b, axis, what in pairs:
         if a in dims and b in dims and dims[a][axis] != dims[b][axis]:
             raise ValidationError(f"{where}: key {b!r} has {dims[b][axis]} {what}, but {a!r} has {dims[a][axis]}")
@@ -332,7 +345,7 @@ def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: n
     if np.isfinite(high) and (low >= 0 or (key == "eval_behavior_pred" and np.isfinite(low))):
         return
     where = f"{path}: group {group!r} key {key!r}"
-    what = "values" if key == "eval_behavior_pred" else "rates"
+    what = "rates" if key in RATE_KEYS else "values"
     nan = np.isnan(value)
     if nan.any():
         allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else None
@@ -344,8 +357,8 @@ def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: n
     if inf.any():
         first = tuple(int(i) for i in np.argwhere(inf)[0])
         raise ValidationError(f"{where}: expected finite {what}, got {int(inf.sum())} infinite (first at {first})")
-    if key == "eval_behavior_pred":
-        return
+    if key not in RATE_KEYS:
+        return  # behaviour and latents may be negative
     with np.errstate(invalid="ignore"):
         negative = value < 0
     if negative.any():

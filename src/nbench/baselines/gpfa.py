@@ -18,6 +18,8 @@ Recipe:
    features of ~0.02 counts per bin). ``alpha2=0 readout=sklearn`` reproduces NLB verbatim.
 4. Forward-window rates: each neuron's mean training count per bin, pooled over the forward window (not part of
    NLB's script).
+5. Latents (an nbench extension): the orthonormalised posterior latents of step 1, for behaviour decoded from
+   latents.
 
 Elephant is used as is, with three changes to how it is driven, none to what it computes (all tested against
 stock elephant; timings in benchmark/bench_gpfa.py):
@@ -46,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from nbench.baselines.base import Model
+from nbench.baselines.base import Capabilities, Model
 from nbench.baselines.progress import fit_progress
 from nbench.baselines.readout import (
     READOUTS,
@@ -251,6 +253,7 @@ class GPFAModel(Model):
 
     name = "gpfa"
     Config = GPFAConfig
+    capabilities = Capabilities(produces=frozenset({"rates", "latents"}))
 
     def __init__(self, config: GPFAConfig, seed: int = 0, workdir: Path | None = None, device: str = "cpu") -> None:
         require("elephant", "model 'gpfa'")  # here, so that a missing extra fails before any data work
@@ -285,6 +288,7 @@ class GPFAModel(Model):
                        "train_heldout": shaped(train_out, inputs.n_train, inputs.n_heldout),
                        "eval_heldout": shaped(eval_out, inputs.n_eval, inputs.n_heldout)}
         self._forward = forward_rates(inputs)
+        self._latents = {"train": latents[: inputs.n_train], "eval": latents[inputs.n_train :]}
         self.fit_info = dict(self.gpfa.fit_info, transform_log_likelihood=float(self.gpfa.transform_ll),
                              alpha2=alpha2, alpha2_cv=self.alpha2_scores)
 
@@ -316,4 +320,5 @@ class GPFAModel(Model):
             group=inputs.group, train_rates_heldin=r["train_heldin"], train_rates_heldout=r["train_heldout"],
             eval_rates_heldin=r["eval_heldin"], eval_rates_heldout=r["eval_heldout"],
             eval_rates_heldin_forward=self._forward[0], eval_rates_heldout_forward=self._forward[1],
+            train_latents=self._latents["train"], eval_latents=self._latents["eval"],
         )

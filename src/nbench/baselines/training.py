@@ -1,4 +1,5 @@
-"""What the torch baselines share: device and thread choice, a progress bar with ETA, resumable checkpoints.
+"""What the torch baselines share: device and thread choice, resumable checkpoints (progress bars:
+:mod:`nbench.baselines.progress`).
 
 Importing this module does not import torch; its functions do.
 """
@@ -28,8 +29,9 @@ def resolve_device(device: str | None) -> Any:
     return dev
 
 
-def set_threads() -> None:
-    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on.
+def set_threads(limit: int | None = None) -> None:
+    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on (and at
+    most ``limit``: models of small matrices, where threads cost more than they save).
 
     torch's default already follows ``OMP_NUM_THREADS``; the affinity mask covers containers and ``taskset``.
     """
@@ -42,7 +44,7 @@ def set_threads() -> None:
         torch.set_num_threads(int(requested))
         return
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), usable)))
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), usable, limit or usable)))
 
 
 def rng_state(device: Any) -> dict[str, Any]:

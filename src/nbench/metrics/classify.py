@@ -87,3 +87,49 @@ def _row_span_coordinates(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.
     keep = singular > singular[0] * max(x.shape) * np.finfo(np.float64).eps if singular.size else singular > 0
     basis = basis[keep]
     return x @ basis.T, z @ basis.T
+
+
+#: Reach directions are the 8 sectors of 45 degrees centred on 0, 45, ... 315 degrees (Swap-VAE's 8 directions).
+N_DIRECTIONS = 8
+#: A bin is "moving" when the hand speed is at least this fraction of the trial's peak speed.
+MOVING_FRACTION = 0.2
+KNN_NEIGHBOURS = 5
+
+
+def reach_directions(velocity: np.ndarray, n_directions: int = N_DIRECTIONS) -> np.ndarray:
+    """Per trial, the sector of its net hand displacement: 0 .. n-1 counter-clockwise from +x, each sector
+    centred on a multiple of 360/n degrees; NaN for a trial without observed velocity or without displacement.
+
+    Parameters
+    ----------
+    velocity
+        trials x bins x 2 (x, y); NaN marks unobserved bins. The displacement is the sum of the observed samples.
+    """
+    velocity = np.asarray(velocity, dtype=np.float64)
+    if velocity.ndim != 3 or velocity.shape[2] < 2:
+        raise ValueError(f"reach directions need trials x bins x 2 velocity, got shape {velocity.shape}")
+    xy = np.nansum(velocity[..., :2], axis=1)
+    angle = np.arctan2(xy[:, 1], xy[:, 0])
+    sector = np.round(angle / (2 * np.pi / n_directions)) % n_directions
+    return np.where(np.hypot(xy[:, 0], xy[:, 1]) > 0, sector, np.nan)
+
+
+def moving_bins(velocity: np.ndarray, fraction: float = MOVING_FRACTION) -> np.ndarray:
+    """trials x bins booleans: observed bins whose speed is at least ``fraction`` of the trial's peak speed."""
+    speed = np.hypot(*np.moveaxis(np.asarray(velocity, dtype=np.float64)[..., :2], -1, 0))
+    with np.errstate(invalid="ignore"):
+        peak = np.nanmax(np.where(np.isnan(speed), -np.inf, speed), axis=1, keepdims=True)
+        return (speed >= fraction * peak) & (peak > 0) & ~np.isnan(speed)
+
+
+def knn_labels(train_features: np.ndarray, train_labels: np.ndarray, eval_features: np.ndarray,
+               k: int = KNN_NEIGHBOURS) -> np.ndarray:
+    """Labels of ``eval_features`` by a k-nearest-neighbour vote (Euclidean, features standardised on the train
+    samples; ties go to the smallest label, as scikit-learn's ``KNeighborsClassifier``)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x = np.asarray(train_features, dtype=np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = KNeighborsClassifier(n_neighbors=min(k, len(x))).fit((x - mean) / scale, train_labels)
+    return model.predict((np.asarray(eval_features, dtype=np.float64) - mean) / scale)

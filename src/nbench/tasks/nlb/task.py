@@ -29,6 +29,7 @@ from nbench.tasks.base import (
     TaskInputs,
     single_view,
 )
+from nbench.tasks.info import latent_metrics
 from nbench.tasks.nlb.build import NLBArrays
 from nbench.tasks.nlb.cache import load_arrays, phase_files
 
@@ -140,7 +141,8 @@ def nlb_behavior_of(dataset: str) -> BehaviorSpec:
 
 def dataset_metrics(dataset: str) -> tuple[str, ...]:
     """The metrics an NLB task declares: NLB's (co-bps, vel R2 or tp corr, psth R2 where NLB has PSTHs, fp-bps),
-    their MtM per-neuron forms and, for velocity, directly predicted velocity."""
+    their MtM per-neuron forms and, for velocity, directly predicted velocity and velocity (and, on the maze
+    datasets, the reach direction) decoded from latents."""
     behavior = nlb_behavior_of(dataset)
     metrics = ["co-bps", "co-bps per neuron", behavior.decoded_metric]
     if PARAMS[dataset].psth is not None:
@@ -148,7 +150,7 @@ def dataset_metrics(dataset: str) -> tuple[str, ...]:
     metrics += ["fp-bps", "fp-bps per neuron"]
     if behavior.predicted_metric:
         metrics.append(behavior.predicted_metric)
-    return tuple(metrics)
+    return tuple(metrics) + latent_metrics(behavior, dataset)
 
 
 def nlb_declared_metrics(group: str) -> tuple[str, ...] | None:
