@@ -31,3 +31,9 @@ def test_decoded_labels_follow_the_signal_and_skip_unlabelled_trials() -> None:
     train_labels[:5] = np.nan
     pred = decode_labels(x[:60], train_labels, x[60:])
     assert set(np.unique(pred)) <= {0.0, 1.0} and (pred == labels[60:]).mean() >= 0.8
+
+
+def test_constant_features_decode_the_majority_label() -> None:
+    features = np.ones((30, 500))
+    labels = np.r_[np.zeros(10), np.ones(20)]
+    assert (decode_labels(features, labels, np.ones((7, 500))) == 1.0).all()

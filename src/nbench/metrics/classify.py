@@ -84,7 +84,9 @@ def decode_labels(train_features: np.ndarray, train_labels: np.ndarray, eval_fea
 def _row_span_coordinates(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``x`` and ``z`` in an orthonormal basis of the span of ``x``'s rows (numerically zero directions dropped)."""
     _, singular, basis = np.linalg.svd(x, full_matrices=False)
-    keep = singular > singular[0] * max(x.shape) * np.finfo(np.float64).eps if singular.size else singular > 0
+    keep = singular > singular[0] * max(x.shape) * np.finfo(np.float64).eps
+    if not keep.any():  # constant features (e.g. a mean-rate model): only the intercept can be fitted
+        return np.zeros((len(x), 1)), np.zeros((len(z), 1))
     basis = basis[keep]
     return x @ basis.T, z @ basis.T
 
