@@ -7,8 +7,9 @@ exactly as ``nbench run`` scores a model's predictions.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,10 @@ from nbench.runner import dataset_record, environment, make_task, peak_memory_mb
 from nbench.scoring import reference_metrics, score_group
 from nbench.submission import Submission
 from nbench.tasks.base import Targets, Task, TaskInputs
+from nbench.text import short_list
 from nbench.validation import GroupSpec, load_submission, spec_from_targets, submission_groups
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,8 +39,8 @@ class GroupJob:
 
 def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_file: str | Path | None = None,
                phase: str | None = None, model_name: str | None = None, data_dir: str | None = None,
-               seed: int | None = None, allow_extra_groups: bool = False, invocation: str | None = None
-               ) -> list[Record]:
+               seed: int | None = None, allow_extra_groups: bool = False, invocation: str | None = None,
+               warn: Callable[[str], None] = logger.warning) -> list[Record]:
     """Validate and score ``submission``; return one record per scored group.
 
     Parameters
@@ -55,7 +59,10 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
     seed
         Seed the predictions came from, if known (leaderboard entries).
     allow_extra_groups
-        Ignore groups of the file that are not being scored (otherwise they are an error).
+        Ignore groups of the file that are not being scored silently; otherwise each is skipped with a
+        warning, as nlb_tools does. Scoring no group at all is an error.
+    warn
+        Receives the one-line warnings.
     """
     submission = Path(submission)
     groups = submission_groups(submission)
@@ -64,8 +71,11 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
     else:
         jobs = jobs_from_tasks(submission, tuple(tasks) or tuple(groups), groups, phase, data_dir,
                                inferred=not tasks, targets_path=targets_file)
-    subs = load_submission(submission, {g: job.spec for g, job in jobs.items()},
-                           allow_extra_groups=allow_extra_groups)
+    subs = load_submission(submission, {g: job.spec for g, job in jobs.items()}, allow_extra_groups=True)
+    skipped = [g for g in groups if g not in jobs]
+    if skipped and not allow_extra_groups:
+        warn(f"{submission}: no targets for submission group {short_list(skipped)}; skipped (scored: "
+             f"{short_list(list(jobs))})")
     info = {"path": str(submission), "sha256": file_sha256(submission)}
     name = model_name or submission.stem
     return [_record(group, subs[group], job, name, info, seed, invocation) for group, job in jobs.items()]
@@ -95,11 +105,11 @@ def jobs_from_target_file(path: Path, groups: list[str], phase: str | None) -> d
     from nbench.targets_io import read_targets
 
     targets = read_targets(path)
-    missing = [g for g in groups if g not in targets]
-    if missing:
-        raise ValidationError(f"{path}: no targets for submission group {missing[0]!r} (target groups: "
-                              f"{', '.join(sorted(targets))})")
-    return {g: GroupJob(targets[g], spec_from_targets(targets[g]), phase) for g in groups}
+    matched = [g for g in groups if g in targets]
+    if not matched:
+        raise ValidationError(f"{path}: no submission group matches the targets (submission: "
+                              f"{short_list(groups)}; targets: {short_list(sorted(targets))})")
+    return {g: GroupJob(targets[g], spec_from_targets(targets[g]), phase) for g in matched}
 
 
 def _record(group: str, sub: Submission, job: GroupJob, model_name: str, info: dict, seed: int | None,

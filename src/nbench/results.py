@@ -20,7 +20,8 @@ Schema version 1 (every key always present; ``null`` where not applicable)::
     invocation      the command line, or null
     submission      {path, sha256} for kind "score", else null
 
-Older schema versions load through :func:`migrate`.
+Older schema versions load through :func:`migrate`; every loaded record is then checked against the schema
+(:mod:`nbench.record_schema`): types, ranges, lengths, metric names and directions from nbench's table.
 """
 
 from __future__ import annotations
@@ -35,8 +36,19 @@ from typing import Any
 
 from nbench.errors import ValidationError
 from nbench.io import write_json_atomic
+from nbench.record_schema import record_problems
 
 SCHEMA_VERSION = 1
+MAX_RECORD_BYTES = 4 * 2**20  # a record is a few kB; GPFA's per-iteration log-likelihoods make ~12 kB
+
+
+class RecordError(ValidationError):
+    """A record that does not match the schema; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(f"{source}: not a valid nbench record: {problems[0]}{more}")
+        self.problems = [f"{source}: {problem}" for problem in problems]
 
 
 @dataclass
@@ -84,6 +96,9 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "record") -> Record:
         data = migrate(data, source)
+        problems = record_problems(data)
+        if problems:
+            raise RecordError(source, problems)
         try:
             metrics = {k: _metric_from(v) for k, v in data["metrics"].items()}
             reference = {k: _metric_from(v) for k, v in data.get("reference", {}).items()}
@@ -170,11 +185,15 @@ def load_record(path: str | Path) -> Record:
     """Load one record (any known schema version)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise ValidationError(f"{path}: record of {size:,} bytes, expected at most {MAX_RECORD_BYTES:,}")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ValidationError(f"{path}: record not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: not valid JSON ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValidationError(f"{path}: not valid JSON ({reason})") from exc
     return Record.from_dict(data, source=str(path))
 
 

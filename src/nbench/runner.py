@@ -6,6 +6,7 @@ import json
 import math
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 from nbench import __version__, registry
 from nbench.baselines.base import config_to_dict
-from nbench.config import config_hash
+from nbench.config import check_seed, config_hash
 from nbench.errors import ValidationError
 from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
 from nbench.scoring import reference_metrics, score_group
@@ -50,7 +51,7 @@ class RunSpec:
                overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
                targets_path: str | None = None) -> RunSpec:
         pairs = tuple(sorted((k, json.dumps(v)) for k, v in (overrides or {}).items()))
-        return cls(task, model, seed, phase, pairs, device, data_dir, targets_path)
+        return cls(task, model, check_seed(seed), phase, pairs, device, data_dir, targets_path)
 
     def override_dict(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.overrides}
@@ -84,10 +85,11 @@ def make_task(name: str, data_dir: str | None = None, targets_path: str | Path |
 
 
 def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
-        log: Callable[[str], None] | None = None) -> RunResult:
+        log: Callable[[str], None] | None = None, fresh: bool = False) -> RunResult:
     """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given.
 
-    ``log`` receives one-line progress messages (the CLI prints them on stderr).
+    ``log`` receives one-line progress messages (the CLI prints them on stderr); ``fresh`` deletes the run's
+    work files (checkpoints) first, so the fit starts over.
     """
     started = time.perf_counter()
     task = make_task(spec.task, spec.data_dir, spec.targets_path)
@@ -100,6 +102,8 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     run_key = make_run_key(task_meta, inputs.dataset_info.get("version"), spec.model, config_hash(config_dict),
                            spec.seed)
     workdir = Path(out_dir or ".") / "work" / run_key
+    if fresh and workdir.exists():
+        shutil.rmtree(workdir)
     model = model_cls(config, seed=spec.seed, workdir=workdir, device=spec.device)
     if log is not None:
         log(f"fitting {spec.model} on {spec.task} ({phase} phase: {inputs.n_train} train / {inputs.n_eval} eval "

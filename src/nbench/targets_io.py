@@ -37,7 +37,7 @@ import h5py
 import numpy as np
 
 from nbench.errors import ValidationError
-from nbench.io import atomic_path, open_h5_checked, refuse_links
+from nbench.io import atomic_path, h5_kind, is_array, open_h5_checked, refuse_links
 from nbench.tasks.base import Targets
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,8 @@ class _Reader:
     def declare(self, key: str) -> None:
         """Check a dataset's declared shape, dtype and size without reading it."""
         node = self.group[key]
-        if not isinstance(node, h5py.Dataset):
-            raise self.fail(key, "a dataset", "a group")
+        if not is_array(node):
+            raise self.fail(key, "a dataset", h5_kind(node))
         dtype = node.dtype
         if key in INDEX_KEYS:
             base = h5py.check_vlen_dtype(dtype) or dtype
@@ -154,11 +154,11 @@ def _read_reference(r: _Reader) -> dict[str, float]:
     if node is None:
         return {}
     if not isinstance(node, h5py.Group):
-        raise r.fail(REFERENCE_GROUP, "a group of scalar datasets", "a dataset")
+        raise r.fail(REFERENCE_GROUP, "a group of scalar datasets", h5_kind(node))
     out = {}
     for name, item in node.items():
-        if not isinstance(item, h5py.Dataset) or item.shape != () or item.dtype.kind not in "fiu":
-            raise r.fail(f"{REFERENCE_GROUP}/{name}", "a numeric scalar", getattr(item, "shape", "a group"))
+        if not is_array(item) or item.shape != () or item.dtype.kind not in "fiu":
+            raise r.fail(f"{REFERENCE_GROUP}/{name}", "a numeric scalar", h5_kind(item))
         out[name] = float(item[()])
     return out
 

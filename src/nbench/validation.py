@@ -16,9 +16,10 @@ import h5py
 import numpy as np
 
 from nbench.errors import ValidationError
-from nbench.io import open_h5_checked, refuse_links
+from nbench.io import h5_kind, is_array, open_h5_checked, refuse_links
 from nbench.submission import ALL_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
+from nbench.text import short_list
 
 #: Largest array accepted before any comparison with a task (elements); MC_Maze's largest is ~45 M.
 MAX_ELEMENTS = 2_000_000_000 // 8
@@ -91,8 +92,8 @@ def submission_groups(path: str | Path) -> list[str]:
             raise ValidationError(f"{path}: no groups (expected one group per task, e.g. 'lorenz' or 'mc_maze')")
         not_groups = [k for k in names if not isinstance(h5[k], h5py.Group)]
         if not_groups:
-            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is a dataset (expected one group per "
-                                  "task, e.g. 'lorenz' or 'mc_maze')")
+            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is {h5_kind(h5[not_groups[0]])} "
+                                  "(expected one group per task, e.g. 'lorenz' or 'mc_maze')")
         return names
 
 
@@ -145,11 +146,11 @@ def _check_groups(h5: h5py.File, path: Path, specs: dict[str, GroupSpec], allow_
     found = list(h5.keys())
     missing = [g for g in specs if g not in found]
     if missing:
-        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {sorted(specs)}, found "
-                              f"{sorted(found)})")
+        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {short_list(sorted(specs))}; "
+                              f"found {short_list(sorted(found))})")
     extra = [g for g in found if g not in specs]
     if extra and not allow_extra:
-        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {sorted(specs)})")
+        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {short_list(sorted(specs))})")
 
 
 def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
@@ -174,8 +175,8 @@ def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
 
 
 def _check_dataset_meta(obj: h5py.HLObject, where: str, expected: tuple[int | None, ...] | None) -> None:
-    if not isinstance(obj, h5py.Dataset):
-        raise ValidationError(f"{where}: expected a dataset, got a group")
+    if not is_array(obj):
+        raise ValidationError(f"{where}: expected a dataset, got {h5_kind(obj)}")
     if obj.dtype.names is not None:
         raise ValidationError(f"{where}: expected a float array, got compound dtype {obj.dtype}")
     check_array_meta(obj.shape or (), obj.dtype, where, expected)

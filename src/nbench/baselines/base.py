@@ -52,10 +52,14 @@ class Model(ABC):
 
     @classmethod
     def make_config(cls, task_name: str, overrides: dict[str, Any] | None = None) -> Any:
-        """Default config for the task with ``overrides`` applied; unknown keys raise ConfigError."""
+        """Default config for the task with ``overrides`` applied and checked (its ``validate()``, if any);
+        unknown keys and bad values raise ConfigError before any data is loaded."""
         from nbench.config import apply_overrides
 
-        return apply_overrides(cls.default_config(task_name), overrides or {}, cls.name)
+        config = apply_overrides(cls.default_config(task_name), overrides or {}, cls.name)
+        if callable(getattr(config, "validate", None)):
+            config.validate()
+        return config
 
     @abstractmethod
     def fit(self, inputs: TaskInputs) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from nbench.cli.display import show_record
+from nbench.cli.outputs import check_outputs
 from nbench.config import load_config_file, parse_set_options
 from nbench.runner import RunSpec
 from nbench.runner import run as run_spec
@@ -36,9 +37,10 @@ DEFAULT_OUT = "nbench-results"
               help="NLB test-phase target file [default: <data dir>/nlb/eval_data_test.h5].")
 @click.option("--save-submission", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the predictions as an NLB-layout submission .h5.")
+@click.option("--fresh", is_flag=True, help="Start the fit over: delete this run's work files (checkpoints) first.")
 def run(task: str, model: str, seed: int, phase: str | None, config_file: Path | None, set_pairs: tuple[str, ...],
         device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
-        save_submission: Path | None) -> None:
+        save_submission: Path | None, fresh: bool) -> None:
     """Run MODEL on TASK, print its metrics and write a JSON record.
 
     \b
@@ -50,8 +52,9 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     overrides.update(parse_set_options(set_pairs))
     spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
                           data_dir=data_dir, targets_path=targets_path)
+    check_outputs(out_dir=out_dir, data_dir=data_dir, files=[("--save-submission", save_submission)])
     result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
-                      log=lambda line: click.echo(line, err=True))
+                      log=lambda line: click.echo(line, err=True), fresh=fresh)
     if save_submission is not None:
         write_submission(save_submission, result.submission)
     show_record(result.record, result.record_path)

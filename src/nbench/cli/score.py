@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from nbench.cli.display import show_record
+from nbench.cli.outputs import check_outputs
 from nbench.evaluate import score_file
 from nbench.results import write_record
 
@@ -34,8 +35,10 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
       nbench score my_rates.h5 --task lorenz
       nbench score my_rates.h5 --targets eval_data_test.h5
     """
+    check_outputs(out_dir=out_dir, data_dir=data_dir)
     records = score_file(submission, tasks=task_names, targets_file=targets_file, phase=phase,
                          model_name=model_name, data_dir=data_dir,
-                         invocation=shlex.join(["nbench", *sys.argv[1:]]))
+                         invocation=shlex.join(["nbench", *sys.argv[1:]]),
+                         warn=lambda message: click.echo(f"warning: {message}", err=True))
     for record in records:
         show_record(record, write_record(record, out_dir))

@@ -247,7 +247,7 @@ def file_state(dest: Path, remote: RemoteFile | None, progress: Any = None) -> F
         state = "verified" if is_verified(dest, remote, progress) else "corrupt"
         return FileState(dest, state, size, expected)
     part = part_path(dest)
-    if part.exists():
+    if part.exists() and part.stat().st_size > 0:  # an empty part holds nothing to resume
         return FileState(dest, "partial", part.stat().st_size, expected)
     return FileState(dest, "missing", None, expected)
 

@@ -25,12 +25,15 @@ class MetricInfo:
         One-line meaning.
     bootstrap_ci
         True when the scorer reports a bootstrap 95% CI over eval trials for this metric.
+    reference
+        True for reference values that describe the data, not a model (a record's ``reference`` section).
     """
 
     name: str
     higher_is_better: bool
     description: str
     bootstrap_ci: bool = False
+    reference: bool = False
 
 
 METRICS: dict[str, MetricInfo] = {
@@ -55,8 +58,10 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("rate R2 heldout", True, "R2 of predicted against true rates of held-out neurons, per neuron, "
                                             "averaged (synthetic data)", bootstrap_ci=True),
         MetricInfo("rate R2 heldin (cond-avg ref)", True,
-                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition"),
+                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition",
+                   reference=True),
         MetricInfo("rate R2 heldout (cond-avg ref)", True,
-                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition"),
+                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition",
+                   reference=True),
     )
 }
