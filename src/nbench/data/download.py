@@ -202,13 +202,15 @@ def _locked_append(part: Path) -> Iterator[IO[bytes]]:
                 fh.seek(0, os.SEEK_END)
                 yield fh
         finally:
+            with contextlib.suppress(OSError):
+                if part.stat().st_size == 0:  # nothing to resume: leave no empty part behind
+                    part.unlink()
             lock_path.unlink(missing_ok=True)
 
 
 def _gave_up(fh: IO[bytes], remote: RemoteFile, exc: _Interrupted) -> DataError:
-    """The error after the last attempt; a part that never received a byte is removed (nothing to resume)."""
+    """The error after the last attempt (a part that never received a byte is removed on the way out)."""
     if fh.tell() == 0:
-        _discard(fh)
         return DataError(f"{remote.label}: cannot download from {_host(remote.url)} ({exc}); check the network "
                          "and run the same command again")
     return DataError(f"{remote.label}: download interrupted at {fh.tell():,} of {remote.size:,} bytes ({exc}); "
