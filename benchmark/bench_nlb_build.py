@@ -37,7 +37,8 @@ EXACT_KEYS = ("train_spikes_heldin", "train_spikes_heldout", "train_behavior", "
 
 
 def build_ours(path: Path, bin_ms: int) -> dict[str, np.ndarray]:
-    from nbench.data.nlb import PARAMS, build_arrays, load_recording
+    from nbench.data.nlb import PARAMS, load_recording
+    from nbench.tasks.nlb import build_arrays
 
     arrays = build_arrays(PARAMS["mc_maze"], load_recording([path]), "val", bin_ms, "mc_maze")
     return {**arrays.inputs, **{f"t_{k}": v for k, v in arrays.targets.items()}}

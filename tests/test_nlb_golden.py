@@ -10,7 +10,8 @@ import pytest
 import scipy.signal
 
 from nbench.data.dandisets import nlb_dandiset, nlb_files
-from nbench.data.nlb import PARAMS, build_arrays, load_recording
+from nbench.data.nlb import PARAMS, load_recording
+from nbench.tasks.nlb import build_arrays
 
 pytestmark = [pytest.mark.network, pytest.mark.oracle]
 EXPECTED = {"[500] co-bps": 0.1528, "[500] vel R2": 0.5224, "[500] psth R2": 0.3871}

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from fixtures.nlb_nwb import KINDS, NLB_NAMES, fixture_files
 
-from nbench.data.nlb import PARAMS, build_arrays, load_recording
+from nbench.data.nlb import PARAMS, load_recording
+from nbench.tasks.nlb import build_arrays
 
 pytest.importorskip("nlb_tools")
 pytestmark = pytest.mark.oracle

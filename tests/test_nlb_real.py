@@ -12,8 +12,8 @@ from conftest import USER_DATA_DIR
 
 from nbench.data.dandisets import nlb_files
 from nbench.data.nlb import PARAMS, load_recording
-from nbench.data.nlb.build import eval_input
 from nbench.data.nlb.nwbread import read_nwb
+from nbench.tasks.nlb.build import eval_input
 
 TEST_NWB = "nlb_mc_maze_small/sub-Jenkins_ses-small_desc-test_ecephys.nwb"
 VAL_TENSORS = "nlb_mc_maze_small/mc_maze_small_val_5ms.h5"
@@ -53,7 +53,7 @@ def test_real_train_file_equals_published_val_tensors(shared_data: Path) -> None
     train = nlb_files("mc_maze_small", USER_DATA_DIR)["train"]
     if not train.is_file():
         pytest.skip(f"real MC_Maze_Small train file not in the data directory ({train})")
-    from nbench.data.nlb import build_arrays
+    from nbench.tasks.nlb import build_arrays
 
     ours = build_arrays(PARAMS["mc_maze_small"], load_recording([train]), "val", 5, "real", with_targets=False)
     with h5py.File(shared_data / VAL_TENSORS, "r") as h5:

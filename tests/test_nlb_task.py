@@ -13,9 +13,9 @@ from fixtures.nlb_nwb import DANDI_DIRS, fixture_data_dir
 
 from nbench import registry
 from nbench.cli import main
-from nbench.data.nlb import source
 from nbench.errors import DataError
 from nbench.tasks.nlb import NLBTask
+from nbench.tasks.nlb import cache as source
 
 DATASETS = ("mc_maze", "mc_rtt", "area2_bump", "dmfc_rsg", "mc_maze_large", "mc_maze_medium", "mc_maze_small")
 

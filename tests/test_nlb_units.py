@@ -9,13 +9,13 @@ import scipy.signal
 from fixtures.nlb_nwb import NLB_NAMES, fixture_files
 
 from nbench.data.nlb import PARAMS, load_recording
-from nbench.data.nlb.behavior import decimated_runs
-from nbench.data.nlb.binning import counts_at
-from nbench.data.nlb.nwbread import UnitGroup
 from nbench.data.nlb.params import Window
-from nbench.data.nlb.smoothing import TrialSet, condition_sums, gaussian_window
 from nbench.data.nlb.timeconv import seconds_to_ns
-from nbench.data.nlb.windows import trial_rows
+from nbench.data.recording import SpikeBlock
+from nbench.tasks.nlb.behavior import decimated_runs
+from nbench.tasks.nlb.binning import counts_at
+from nbench.tasks.nlb.smoothing import TrialSet, condition_sums, gaussian_window
+from nbench.tasks.nlb.windows import trial_rows
 
 
 def test_seconds_to_ns_is_pandas_to_timedelta() -> None:
@@ -70,7 +70,7 @@ def test_scipy_smooths_nlb_kernels_by_direct_convolution(kern_sd: int) -> None:
     assert scipy.signal.choose_conv_method(np.zeros(len(window) - 1, np.float16), window, mode="same") == "fft"
 
 
-def _dense_reference(group: UnitGroup, trials: TrialSet, n_cond: int, window: np.ndarray, bin_ms: int):
+def _dense_reference(group: SpikeBlock, trials: TrialSet, n_cond: int, window: np.ndarray, bin_ms: int):
     """nlb_tools' rules spelled out: smooth each observed run with np.convolve 'same', bin, average."""
     n_ms = len(group.observed)
     dense = np.zeros((n_ms, len(group.ids)))
@@ -103,7 +103,7 @@ def test_condition_sums_equal_dense_smoothing(seed: int, bin_ms: int) -> None:
     observed = np.zeros(n_ms, bool)
     observed[[*range(100, 5000), *range(5100, 5260), *range(5300, 5350), *range(5400, 11_950)]] = True
     ms = np.sort(rng.choice(np.flatnonzero(observed), 900))
-    group = UnitGroup(np.arange(n_units), ms, rng.integers(0, n_units, len(ms)).astype(np.int32), observed)
+    group = SpikeBlock(np.arange(n_units), ms, rng.integers(0, n_units, len(ms)).astype(np.int32), observed)
     n = 40
     first = rng.integers(0, (n_ms - 800) // bin_ms, n)  # some windows cross gaps and the data edges
     count = np.where(rng.random(n) < 0.5, 700 // bin_ms, rng.integers(10, 40, n))
@@ -120,7 +120,7 @@ def test_condition_sums_equal_dense_smoothing(seed: int, bin_ms: int) -> None:
 def test_counts_of_repeated_and_missing_bins() -> None:
     observed = np.ones(100, bool)
     observed[50:60] = False
-    group = UnitGroup(np.array([7, 9]), np.array([0, 4, 4, 5, 52, 61, 99]), np.array([0, 0, 1, 1, 0, 1, 1],
+    group = SpikeBlock(np.array([7, 9]), np.array([0, 4, 4, 5, 52, 61, 99]), np.array([0, 0, 1, 1, 0, 1, 1],
                                                                                       np.int32), observed)
     counts = counts_at(group, np.array([[0, 1, 0, 19], [10, 11, 12, 19]]), 5, 20)
     np.testing.assert_array_equal(counts[0, 0], [2, 1])
@@ -165,14 +165,14 @@ def test_trial_windows_equal_make_trial_data(window: Window) -> None:
 
 def test_fixtures_reach_the_edge_cases() -> None:
     """The oracle comparisons only mean something if the fixtures hit the rare paths."""
-    from nbench.data.nlb.smoothing import _clean
+    from nbench.tasks.nlb.smoothing import _clean
 
     maze = load_recording([fixture_files("maze")["train"]])
     rows = trial_rows(maze.trials, maze.trials["split"] != "none", PARAMS["mc_maze_small"].psth.window, 5,
                       -(-maze.n_ms // 5))
     trials = TrialSet(np.zeros(len(rows.trial), int), rows.first, rows.count, rows.align_bin)
-    assert (~_clean(maze.groups["heldin"], trials, 300, 5)).sum() >= 2, "per-trial smoothing path"
-    assert np.isnan(maze.values("hand_vel")).any() and not maze.row_valid("eye_pos").all()
+    assert (~_clean(maze.block("heldin"), trials, 300, 5)).sum() >= 2, "per-trial smoothing path"
+    assert np.isnan(maze.series["hand_vel"].values()).any() and not maze.series["eye_pos"].row_valid().all()
     area2 = load_recording([fixture_files("area2")["train"]]).trials
     assert (area2["split"] == "none").any()
     assert (area2["move_onset_time"] == np.iinfo(np.int64).min).any(), "trials without movement onset"

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from nbench.data.nlb.timeconv import observed_ms, seconds_to_ns, spike_ms
+from nbench.data.recording import SpikeBlock
 from nbench.errors import DataError, ValidationError
 from nbench.io import open_h5_checked
 
@@ -23,20 +24,6 @@ logger = logging.getLogger(__name__)
 
 FAST_GRID_MS = 200_000_000  # 55 h; pandas gives k ms for every k/1000 below this (checked exhaustively)
 SERIES_PARENTS = ("acquisition", "stimulus/presentation", "stimulus/templates", "analysis")
-
-
-@dataclass
-class UnitGroup:
-    """Held-in or held-out units of one file: ids in column order and their observed spikes.
-
-    ``spike_ms``/``spike_col`` are sorted by ms; spikes in unobserved ms are already dropped (nlb_tools makes
-    them NaN, which resampling counts as zero). ``observed`` is the first unit's observation mask.
-    """
-
-    ids: np.ndarray
-    spike_ms: np.ndarray
-    spike_col: np.ndarray
-    observed: np.ndarray
 
 
 @dataclass
@@ -60,8 +47,8 @@ class NWBContent:
     trials: dict[str, np.ndarray]
     subject_id: str
     session_id: str
-    heldin: UnitGroup | None
-    heldout: UnitGroup | None
+    heldin: SpikeBlock | None
+    heldout: SpikeBlock | None
     series: dict[str, SeriesRef] = field(default_factory=dict)
 
 
@@ -160,7 +147,7 @@ def _read_trials(h5: h5py.File, path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_units(h5: h5py.File, path: Path, trials: dict[str, np.ndarray]
-                ) -> tuple[int, tuple[UnitGroup | None, UnitGroup | None]]:
+                ) -> tuple[int, tuple[SpikeBlock | None, SpikeBlock | None]]:
     units = h5["units"]
     for key in ("spike_times", "spike_times_index", "obs_intervals", "obs_intervals_index", "heldout"):
         if key not in units:
@@ -178,13 +165,13 @@ def _read_units(h5: h5py.File, path: Path, trials: dict[str, np.ndarray]
         n_ms = int(round(last_stop_s * 1000.0))
     times = units["spike_times"][()]
     time_end = units["spike_times_index"][()].astype(np.int64)
-    groups = tuple(_unit_group(path, ids, times, time_end, obs, obs_end, n_ms, heldout == flag)
+    groups = tuple(_unit_group(path, ids, times, time_end, obs, obs_end, n_ms, heldout == flag, flag)
                    for flag in (False, True))
     return n_ms, groups
 
 
 def _unit_group(path: Path, ids: np.ndarray, times: np.ndarray, time_end: np.ndarray, obs: np.ndarray,
-                obs_end: np.ndarray, n_ms: int, select: np.ndarray) -> UnitGroup | None:
+                obs_end: np.ndarray, n_ms: int, select: np.ndarray, heldout_group: bool) -> SpikeBlock | None:
     members = np.flatnonzero(select)
     if len(members) == 0:
         return None
@@ -203,7 +190,8 @@ def _unit_group(path: Path, ids: np.ndarray, times: np.ndarray, time_end: np.nda
     cols = np.repeat(column, counts).astype(np.int64)
     keep = observed[ms]
     key = np.sort(ms[keep] * len(members) + cols[keep])
-    return UnitGroup(sorted_ids, key // len(members), (key % len(members)).astype(np.int32), observed)
+    return SpikeBlock(sorted_ids, key // len(members), (key % len(members)).astype(np.int32), observed,
+                      name="heldout" if heldout_group else "heldin")
 
 
 def _find_series(h5: h5py.File, path: Path, n_ms: int) -> dict[str, SeriesRef]:

@@ -1,4 +1,4 @@
-"""One recording on one 1 ms grid: a single NWB file, or a test + train pair stacked the nlb_tools way.
+"""An NLB recording on one 1 ms grid: a single NWB file, or a test + train pair stacked the nlb_tools way.
 
 nlb_tools loads every ``*.nwb`` of a directory in sorted name order (``desc-test`` before ``desc-train``) and
 places each later file at the next 100 ms boundary at least 50 ms after the previous file's last sample;
@@ -9,90 +9,110 @@ held-in units and its missing held-out units and behavior are missing data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from nbench.data.nlb.nwbread import NWBContent, SeriesRef, UnitGroup, read_nwb, read_series
+from nbench.data.nlb.nwbread import NWBContent, SeriesRef, read_nwb, read_series
+from nbench.data.nlb.params import DMFC_BEHAVIOR_FIELDS, PARAMS
 from nbench.data.nlb.timeconv import NAT, NS_PER_MS, ms_to_ns
+from nbench.data.recording import BehaviorInfo, GridSeries, Recording, SpikeBlock, TrialTable, UnitTable
 from nbench.errors import DataError
 
 CHUNK_ROWS = 1 << 20
 _LABEL = {"heldin": "held-in", "heldout": "held-out"}
 
 
-@dataclass
-class Recording:
-    """Spikes, trials and behavior of one or more NWB files on a shared 1 ms grid ``[0, n_ms)``."""
+def load_recording(paths: list[Path], check: Callable[[NWBContent], None] | None = None,
+                   dataset: str | None = None) -> Recording:
+    """Read and stack NWB files (sorted by file name, as nlb_tools does) into one :class:`Recording`.
 
-    n_ms: int
-    trials: dict[str, np.ndarray]
-    groups: dict[str, UnitGroup]
-    parts: list[tuple[NWBContent, int]]
-    series: dict[str, list[tuple[NWBContent, int, SeriesRef]]]
-    _row_valid: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-
-    @property
-    def n_trials(self) -> int:
-        return len(self.trials["trial_id"])
-
-    def values(self, name: str) -> np.ndarray:
-        """Series ``name`` as a dense (n_ms, columns) float64 array, NaN where it has no sample (kept)."""
-        if name in self._values:
-            return self._values[name]
-        refs = self.series[name]
-        dtype = np.result_type(*(r[2].dtype for r in refs))
-        out = np.full((self.n_ms, len(refs[0][2].column_names)), np.nan, dtype=dtype)
-        for content, offset, ref in refs:
-            for start in range(0, len(ref.positions), CHUNK_ROWS):
-                out[ref.positions[start:start + CHUNK_ROWS] + offset] = read_series(
-                    content.path, ref, start, start + CHUNK_ROWS)
-        self._values[name] = out
-        return out
-
-    def row_valid(self, name: str) -> np.ndarray:
-        """True at each ms where series ``name`` has a sample with no NaN column.
-
-        A column that is NaN everywhere stays NaN after nlb_tools' interpolation and decimation, so then no row
-        is valid.
-        """
-        if name not in self._row_valid and name in self._values:
-            finite = ~np.isnan(self._values[name])
-            self._row_valid[name] = finite.all(axis=1) if finite.any(axis=0).all() else np.zeros(self.n_ms, bool)
-        if name not in self._row_valid:
-            refs = self.series[name]
-            valid = np.zeros(self.n_ms, dtype=bool)
-            column_seen = np.zeros(len(refs[0][2].column_names), dtype=bool)
-            for content, offset, ref in refs:
-                for start in range(0, len(ref.positions), CHUNK_ROWS):
-                    block = read_series(content.path, ref, start, start + CHUNK_ROWS)
-                    finite = ~np.isnan(block)
-                    column_seen |= finite.any(axis=0)
-                    valid[ref.positions[start:start + CHUNK_ROWS] + offset] = finite.all(axis=1)
-            self._row_valid[name] = valid if column_seen.all() else np.zeros(self.n_ms, dtype=bool)
-        return self._row_valid[name]
-
-
-def load_recording(paths: list[Path], check: Callable[[NWBContent], None] | None = None) -> Recording:
-    """Read and stack NWB files (sorted by file name, as nlb_tools does); ``check`` vets each file first."""
+    ``check`` vets each file first. ``dataset`` names the NLB dataset: it labels the session and gives each
+    unit its region (:data:`nbench.data.nlb.params.PARAMS`); without it regions are unknown (``""``).
+    Held-in and held-out units are the spike blocks ``"heldin"`` and ``"heldout"``, flagged ``heldout`` in
+    the unit table; trial times are int64 ns on the stacked grid.
+    """
     contents = [read_nwb(p) for p in sorted(paths, key=lambda p: p.name)]
     for content in contents if check else ():
         check(content)
     offsets = _offsets([c.n_ms for c in contents])
     n_ms = offsets[-1] + contents[-1].n_ms
     trials = _stack_trials([c.trials for c in contents], offsets)
-    groups = {name: _stack_group(contents, offsets, name, n_ms) for name in ("heldin", "heldout")}
-    series: dict[str, list[tuple[NWBContent, int, SeriesRef]]] = {}
+    blocks = [b for b in (_stack_group(contents, offsets, name, n_ms) for name in ("heldin", "heldout"))
+              if b is not None]
+    refs: dict[str, list[tuple[NWBContent, int, SeriesRef]]] = {}
     for content, offset in zip(contents, offsets, strict=True):
         for name, ref in content.series.items():
-            series.setdefault(name, []).append((content, offset, ref))
-    for name, refs in series.items():
-        if len({r[2].column_names for r in refs}) > 1:
-            raise DataError(f"{refs[1][0].path}: series {name!r} has other columns than in {refs[0][0].path}")
-    return Recording(n_ms, trials, {k: v for k, v in groups.items() if v is not None},
-                     list(zip(contents, offsets, strict=True)), series)
+            refs.setdefault(name, []).append((content, offset, ref))
+    for name, parts in refs.items():
+        if len({r[2].column_names for r in parts}) > 1:
+            raise DataError(f"{parts[1][0].path}: series {name!r} has other columns than in {parts[0][0].path}")
+    session = dataset or f"{contents[0].subject_id}_{contents[0].session_id}".strip("_") or contents[0].path.stem
+    units = _unit_table(blocks, session, dataset)
+    return Recording(name=dataset or session, units=units, trials=TrialTable(trials), spikes=tuple(blocks),
+                     n_ms=n_ms, series={name: _grid_series(name, parts, n_ms) for name, parts in refs.items()},
+                     behavior=_behavior(dataset),
+                     provenance={"files": [str(c.path) for c in contents], "subject": contents[0].subject_id,
+                                 "session": contents[0].session_id})
+
+
+def _unit_table(blocks: list[SpikeBlock], session: str, dataset: str | None) -> UnitTable:
+    """Held-in units first, then held-out units; each block learns its rows."""
+    start = 0
+    for block in blocks:
+        block.rows = np.arange(start, start + block.n_units)
+        start += block.n_units
+    ids = np.concatenate([b.ids for b in blocks]) if blocks else np.zeros(0, np.int64)
+    heldout = np.concatenate([np.full(b.n_units, b.name == "heldout") for b in blocks]) if blocks else \
+        np.zeros(0, bool)
+    return UnitTable(session=session, local_id=ids, region=unit_regions(dataset, ids), flags={"heldout": heldout})
+
+
+def unit_regions(dataset: str | None, ids: np.ndarray) -> np.ndarray:
+    """Maze unit ids start with the array (1 = PMd, 2 = M1); other datasets record one area."""
+    if dataset is None or dataset not in PARAMS:
+        return np.full(len(ids), "", dtype=object).astype(str)
+    rule = PARAMS[dataset].regions
+    if rule == "maze":
+        return np.where(np.asarray(ids) // 1000 == 1, "PMd", "M1")
+    return np.full(len(ids), rule)
+
+
+def _behavior(dataset: str | None) -> tuple[BehaviorInfo, ...]:
+    if dataset is None or dataset not in PARAMS:
+        return ()
+    params = PARAMS[dataset]
+    if params.dmfc:
+        return (BehaviorInfo("tp", "scalar", DMFC_BEHAVIOR_FIELDS),)
+    return (BehaviorInfo(params.behavior_field, "continuous"),) if params.behavior_field else ()
+
+
+def _grid_series(name: str, refs: list[tuple[NWBContent, int, SeriesRef]], n_ms: int) -> GridSeries:
+    """A behaviour series of one or more files, read in chunks only when a task asks for it."""
+    width = len(refs[0][2].column_names)
+
+    def load() -> np.ndarray:
+        dtype = np.result_type(*(r[2].dtype for r in refs))
+        out = np.full((n_ms, width), np.nan, dtype=dtype)
+        for content, offset, ref in refs:
+            for start in range(0, len(ref.positions), CHUNK_ROWS):
+                out[ref.positions[start:start + CHUNK_ROWS] + offset] = read_series(
+                    content.path, ref, start, start + CHUNK_ROWS)
+        return out
+
+    def valid() -> np.ndarray:
+        # A column that is NaN everywhere stays NaN after nlb_tools' interpolation and decimation: no row valid.
+        rows = np.zeros(n_ms, dtype=bool)
+        column_seen = np.zeros(width, dtype=bool)
+        for content, offset, ref in refs:
+            for start in range(0, len(ref.positions), CHUNK_ROWS):
+                block = read_series(content.path, ref, start, start + CHUNK_ROWS)
+                finite = ~np.isnan(block)
+                column_seen |= finite.any(axis=0)
+                rows[ref.positions[start:start + CHUNK_ROWS] + offset] = finite.all(axis=1)
+        return rows if column_seen.all() else np.zeros(n_ms, dtype=bool)
+
+    return GridSeries(name, refs[0][2].column_names, load, valid)
 
 
 def _offsets(lengths: list[int]) -> list[int]:
@@ -133,7 +153,7 @@ def _stack_trials(tables: list[dict[str, np.ndarray]], offsets: list[int]) -> di
     return out
 
 
-def _stack_group(contents: list[NWBContent], offsets: list[int], name: str, n_ms: int) -> UnitGroup | None:
+def _stack_group(contents: list[NWBContent], offsets: list[int], name: str, n_ms: int) -> SpikeBlock | None:
     present = [(getattr(c, name), o, c) for c, o in zip(contents, offsets, strict=True)
                if getattr(c, name) is not None]
     if not present:
@@ -148,5 +168,5 @@ def _stack_group(contents: list[NWBContent], offsets: list[int], name: str, n_ms
     observed = np.zeros(n_ms, dtype=bool)
     for group, offset, _ in present:
         observed[offset:offset + len(group.observed)] = group.observed
-    return UnitGroup(ids, np.concatenate([g.spike_ms + o for g, o, _ in present]),
-                     np.concatenate([g.spike_col for g, _, _ in present]), observed)
+    return SpikeBlock(ids, np.concatenate([g.spike_ms + o for g, o, _ in present]),
+                      np.concatenate([g.spike_col for g, _, _ in present]), observed, name=name)

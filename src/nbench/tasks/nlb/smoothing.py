@@ -17,8 +17,8 @@ import numpy as np
 import scipy.signal
 import scipy.sparse
 
-from nbench.data.nlb.binning import add_counts
-from nbench.data.nlb.nwbread import UnitGroup
+from nbench.data.recording import SpikeBlock
+from nbench.tasks.nlb.binning import add_counts
 
 
 def gaussian_window(kern_sd_ms: int) -> np.ndarray:
@@ -47,7 +47,7 @@ class Sums:
     present: list[np.ndarray]
 
 
-def condition_sums(group: UnitGroup, trials: TrialSet, n_cond: int, window: np.ndarray, bin_ms: int
+def condition_sums(group: SpikeBlock, trials: TrialSet, n_cond: int, window: np.ndarray, bin_ms: int
                    ) -> Sums:
     """Sum over each condition's trials of the binned smoothed counts of ``group``, per ``align_time`` row."""
     a0 = trials.first - trials.align_bin
@@ -77,7 +77,7 @@ def _reach(n_taps: int) -> tuple[int, int]:
     return n_taps - 1 - centre, centre
 
 
-def _clean(group: UnitGroup, trials: TrialSet, n_taps: int, bin_ms: int) -> np.ndarray:
+def _clean(group: SpikeBlock, trials: TrialSet, n_taps: int, bin_ms: int) -> np.ndarray:
     """True when a trial's samples and every spike that reaches them lie in one observed run of the grid."""
     lead, lag = _reach(n_taps)
     lo = trials.first * bin_ms - lead
@@ -109,7 +109,7 @@ def band_matrix(count: int, kernel: np.ndarray, bin_ms: int) -> np.ndarray:
     return np.where((t >= 0) & (t < len(kernel)), kernel[np.clip(t, 0, len(kernel) - 1)], 0.0)
 
 
-def _add_clean(sums: Sums, group: UnitGroup, trials: TrialSet, clean: np.ndarray, window: np.ndarray,
+def _add_clean(sums: Sums, group: SpikeBlock, trials: TrialSet, clean: np.ndarray, window: np.ndarray,
                bin_ms: int) -> None:
     """Clean trials: per window length, (condition, start) x unit spike histograms times the band matrix.
 
@@ -136,7 +136,7 @@ def _add_clean(sums: Sums, group: UnitGroup, trials: TrialSet, clean: np.ndarray
             sums.n_valid[cond][row:row + count] += np.sum(column == k)
 
 
-def _spikes_in(group: UnitGroup, starts: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _spikes_in(group: SpikeBlock, starts: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spikes at ms ``starts[i] .. starts[i] + span - 1``: their ms relative to ``starts[i]``, ``i`` and unit."""
     lo = np.searchsorted(group.spike_ms, starts, side="left")
     hi = np.searchsorted(group.spike_ms, starts + span, side="left")
@@ -147,7 +147,7 @@ def _spikes_in(group: UnitGroup, starts: np.ndarray, span: int) -> tuple[np.ndar
     return group.spike_ms[take] - starts[owner], owner, group.spike_col[take]
 
 
-def _dense_counts(group: UnitGroup, start: int, stop: int) -> np.ndarray:
+def _dense_counts(group: SpikeBlock, start: int, stop: int) -> np.ndarray:
     """1 ms counts of every unit over ``start:stop``."""
     out = np.zeros((stop - start, len(group.ids)))
     rel, _, unit = _spikes_in(group, np.array([start]), stop - start)
@@ -161,7 +161,7 @@ def _observed_runs(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def _smooth_run(group: UnitGroup, start: int, stop: int, lo: int, hi: int, window: np.ndarray) -> np.ndarray:
+def _smooth_run(group: SpikeBlock, start: int, stop: int, lo: int, hi: int, window: np.ndarray) -> np.ndarray:
     """Smoothed samples ``lo:hi`` of the observed run ``start:stop`` (all units), as nlb_tools computes them.
 
     A run shorter than the kernel is smoothed by scipy's FFT path on float16 input (float32 precision), so it is
@@ -179,7 +179,7 @@ def _smooth_run(group: UnitGroup, start: int, stop: int, lo: int, hi: int, windo
     return np.maximum(full[lag + lo - s_lo:lag + hi - s_lo], 0.0)  # 'same' mode keeps from centre = lag
 
 
-def _one_trial(group: UnitGroup, runs: tuple[np.ndarray, np.ndarray], first: int, count: int,
+def _one_trial(group: SpikeBlock, runs: tuple[np.ndarray, np.ndarray], first: int, count: int,
                window: np.ndarray, bin_ms: int) -> np.ndarray:
     """Binned smoothed counts of one trial with nlb_tools' segment rules (trials near missing data)."""
     n_ms, n_units = len(group.observed), len(group.ids)

@@ -2,7 +2,7 @@
 
 ``build_arrays`` reproduces ``make_train_input_tensors(include_behavior=True, include_forward_pred=True)``,
 ``make_eval_input_tensors`` and (val phase) ``make_eval_target_tensors(include_psth=True)`` on a
-:class:`~nbench.data.nlb.recording.Recording`, without nlb_tools' 1 ms data frame.
+:class:`~nbench.data.recording.Recording` of an NLB dataset, without nlb_tools' 1 ms data frame.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from nbench.data.nlb.arrays import Values, behavior_values, jagged, stacked
-from nbench.data.nlb.behavior import GapFiller
-from nbench.data.nlb.binning import counts_at, missing_bins
 from nbench.data.nlb.params import DMFC_BEHAVIOR_FIELDS, FORWARD_MS, NLBParams, Window
-from nbench.data.nlb.psth import condition_table, make_psth
-from nbench.data.nlb.recording import Recording
 from nbench.data.nlb.timeconv import NAT, ms_array_to_ns
-from nbench.data.nlb.windows import TrialRows, trial_rows
+from nbench.data.recording import Recording
 from nbench.errors import DataError
 from nbench.tasks.base import PHASE_SPLITS
+from nbench.tasks.nlb.arrays import Values, behavior_values, jagged, stacked
+from nbench.tasks.nlb.behavior import GapFiller
+from nbench.tasks.nlb.binning import counts_at, missing_bins
+from nbench.tasks.nlb.psth import condition_table, make_psth
+from nbench.tasks.nlb.windows import TrialRows, trial_rows
 
 JITTER_SEED = 0
 
@@ -46,7 +46,8 @@ class _Builder:
     def __init__(self, params: NLBParams, rec: Recording, bin_ms: int, what: str) -> None:
         self.params, self.rec, self.bin_ms, self.what = params, rec, bin_ms, what
         self.n_bins = -(-rec.n_ms // bin_ms)
-        self.trials = dict(rec.trials)
+        self.trials = dict(rec.trials.columns)
+        self.groups = {block.name: block for block in rec.spikes}
         self._missing: np.ndarray | None = None
         self._behavior: dict[tuple, np.ndarray] = {}
         self._series: tuple[np.ndarray, list[GapFiller]] | None = None
@@ -57,8 +58,8 @@ class _Builder:
         if self._missing is None:
             if self.params.behavior_field in self.rec.series:
                 self._behavior_series()  # loads the series once; its NaN rows come from the same read
-            valid = [self.rec.row_valid(name) for name in self.rec.series]
-            self._missing = missing_bins(self.rec.groups, valid, self.bin_ms, self.n_bins)
+            valid = [series.row_valid() for series in self.rec.series.values()]
+            self._missing = missing_bins(self.groups, valid, self.bin_ms, self.n_bins)
         return self._missing
 
     def rows(self, mask: np.ndarray, window: Window, allow_nans: bool) -> TrialRows:
@@ -66,9 +67,9 @@ class _Builder:
         return rows if allow_nans else rows.without(self.missing)
 
     def spikes(self, group: str) -> Values:
-        if group not in self.rec.groups:
+        if group not in self.groups:
             raise DataError(f"{self.what}: the NWB file(s) have no {group} units")
-        return lambda bins: counts_at(self.rec.groups[group], bins, self.bin_ms, self.n_bins)
+        return lambda bins: counts_at(self.groups[group], bins, self.bin_ms, self.n_bins)
 
     def jittered(self, window: Window, mask: np.ndarray) -> tuple[Window, np.ndarray | None]:
         """DMFC: draw jitter for ``mask`` (seed reset, as nlb_tools) and align ``window`` to go + jitter."""
@@ -108,7 +109,7 @@ class _Builder:
             name = self.params.behavior_field
             if name not in self.rec.series:
                 raise DataError(f"{self.what}: the train file has no {name!r} behavior series")
-            values = self.rec.values(name)
+            values = self.rec.series[name].values()
             self._series = values, [GapFiller(values[:, c]) for c in range(values.shape[1])]
         return self._series
 
@@ -149,7 +150,7 @@ def build_arrays(params: NLBParams, rec: Recording, phase: str, bin_ms: int, wha
     if params.psth is not None:
         cond_of, _ = condition_table(b.trials, params.psth.cond_fields, train_mask | eval_mask)
         conditions = cond_of[train_pos]
-    return NLBArrays(inputs, targets, rec.groups["heldin"].ids, rec.groups["heldout"].ids,
+    return NLBArrays(inputs, targets, b.groups["heldin"].ids, b.groups["heldout"].ids,
                      b.trials["trial_id"][train_pos],
                      b.trials["trial_id"][eval_pos], conditions)
 
@@ -188,7 +189,7 @@ def _targets(b: _Builder, train_mask: np.ndarray, eval_mask: np.ndarray) -> dict
     if params.dmfc:
         rows = b.rows(eval_mask, window, allow_nans=False)
         jitter_bins = np.round(eval_jitter / b.bin_ms).astype(int)
-        out["eval_spikes_heldout"] = jagged(rows, eval_mask, b.spikes("heldout"), len(b.rec.groups["heldout"].ids),
+        out["eval_spikes_heldout"] = jagged(rows, eval_mask, b.spikes("heldout"), b.groups["heldout"].n_units,
                                             f"{what} eval window", jitter_bins=jitter_bins, pad="front",
                                             max_len=int(round(params.eval_seg_len_ms / b.bin_ms)))
     else:

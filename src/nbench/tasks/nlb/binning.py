@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbench.data.nlb.nwbread import UnitGroup
+from nbench.data.recording import SpikeBlock
 
 
 def add_counts(out: np.ndarray, flat_index: np.ndarray) -> None:
@@ -25,7 +25,7 @@ def add_counts(out: np.ndarray, flat_index: np.ndarray) -> None:
     out.reshape(-1)[ordered[starts]] += runs
 
 
-def counts_at(group: UnitGroup, bins: np.ndarray, bin_ms: int, n_bins: int) -> np.ndarray:
+def counts_at(group: SpikeBlock, bins: np.ndarray, bin_ms: int, n_bins: int) -> np.ndarray:
     """Spike counts of ``group`` at ``bins`` (any shape, repeats allowed): ``bins.shape + (units,)``, float32."""
     flat = bins.reshape(-1)
     n_units = len(group.ids)
@@ -48,7 +48,7 @@ def counts_at(group: UnitGroup, bins: np.ndarray, bin_ms: int, n_bins: int) -> n
     return out.reshape(bins.shape + (n_units,))
 
 
-def missing_bins(recording_groups: dict[str, UnitGroup], row_valid: list[np.ndarray], bin_ms: int,
+def missing_bins(recording_groups: dict[str, SpikeBlock], row_valid: list[np.ndarray], bin_ms: int,
                  n_bins: int) -> np.ndarray:
     """Per bin: True when any column of nlb_tools' data frame is NaN there (spikes of either unit group, or
     any behavior series), i.e. the rows that ``allow_nans=False`` drops."""

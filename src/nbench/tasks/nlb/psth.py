@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from nbench.data.nlb.params import PSTHSpec
-from nbench.data.nlb.recording import Recording
-from nbench.data.nlb.smoothing import TrialSet, condition_sums, gaussian_window
 from nbench.data.nlb.timeconv import NAT
-from nbench.data.nlb.windows import trial_rows
+from nbench.data.recording import Recording
 from nbench.errors import DataError
+from nbench.tasks.nlb.smoothing import TrialSet, condition_sums, gaussian_window
+from nbench.tasks.nlb.windows import trial_rows
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def condition_table(trials: dict[str, np.ndarray], fields: tuple[str, ...], usab
 def make_psth(rec: Recording, spec: PSTHSpec, train_mask: np.ndarray, eval_mask: np.ndarray,
               ignore_mask: np.ndarray, bin_ms: int, what: str) -> PSTHResult:
     """PSTHs and condition indices of ``rec`` at ``bin_ms``."""
-    trials = rec.trials
+    trials = rec.trials.columns
     skip = np.asarray(trials["is_outlier"], dtype=np.float64) == 1 if spec.skip_outliers else \
         np.zeros(rec.n_trials, bool)
     cond_of, combos = condition_table(trials, spec.cond_fields, ~ignore_mask)
@@ -72,8 +72,8 @@ def make_psth(rec: Recording, spec: PSTHSpec, train_mask: np.ndarray, eval_mask:
     trial_set = TrialSet(np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)]),
                          *(np.concatenate([p[k] for p in parts]) for k in (1, 2, 3)))
     window = gaussian_window(spec.kern_sd_ms)
-    per_group = [condition_sums(rec.groups[g], trial_set, len(parts), window, bin_ms)
-                 for g in ("heldin", "heldout") if g in rec.groups]
+    per_group = [condition_sums(block, trial_set, len(parts), window, bin_ms)
+                 for block in (rec.block("heldin"), rec.block("heldout")) if block is not None]
     psths = [_cut(per_group, c, int(parts[c][2].min()), spec.pad) for c in range(len(parts))]
     max_len = max(len(p) for p in psths) if spec.seg_len_ms is None else int(round(spec.seg_len_ms / bin_ms))
     stacked = np.stack([_pad(p, max_len, spec.pad) for p in psths])

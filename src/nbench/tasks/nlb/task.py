@@ -14,12 +14,12 @@ import h5py
 import numpy as np
 
 from nbench.data.dandisets import nlb_targets_path
-from nbench.data.nlb.build import NLBArrays
 from nbench.data.nlb.params import PARAMS, group_name
-from nbench.data.nlb.source import load_arrays, phase_files
 from nbench.errors import DataError, NbenchError, UnknownNameError
 from nbench.io import open_h5_checked
 from nbench.tasks.base import Targets, Task, TaskInfo, TaskInputs
+from nbench.tasks.nlb.build import NLBArrays
+from nbench.tasks.nlb.cache import load_arrays, phase_files
 
 TASK_VERSION = "1"
 TITLES = {"mc_maze": "MC_Maze", "mc_rtt": "MC_RTT", "area2_bump": "Area2_Bump", "dmfc_rsg": "DMFC_RSG",

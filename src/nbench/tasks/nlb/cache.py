@@ -22,12 +22,12 @@ import numpy as np
 from nbench import __version__
 from nbench.data.cache import data_dir as resolve_data_dir
 from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
-from nbench.data.nlb.build import NLBArrays, build_arrays
 from nbench.data.nlb.nwbread import NWBContent
 from nbench.data.nlb.params import PARAMS, group_name
 from nbench.data.nlb.recording import load_recording
 from nbench.errors import DataError
 from nbench.io import atomic_path
+from nbench.tasks.nlb.build import NLBArrays, build_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | No
             return read_cache(path)
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-    rec = load_recording(files, identity_check(spec))
+    rec = load_recording(files, identity_check(spec), dataset)
     arrays = build_arrays(PARAMS[dataset], rec, phase, bin_ms, f"{dataset} ({phase}, {bin_ms} ms)")
     provenance = {"source": f"DANDI:{spec.dandiset_id}/{spec.version}", "version": spec.version,
                   "sha256": {p.name: _sha256(p) for p in files}}

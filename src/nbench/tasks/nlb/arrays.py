@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nbench.data.nlb.behavior import GapFiller, decimated_runs
-from nbench.data.nlb.windows import TrialRows
 from nbench.errors import DataError
+from nbench.tasks.nlb.behavior import GapFiller, decimated_runs
+from nbench.tasks.nlb.windows import TrialRows
 
 Values = Callable[[np.ndarray], np.ndarray]  # bins (any shape) -> bins.shape + (columns,)
 
