@@ -4,7 +4,7 @@ Bits/spike compares a model with a null model that predicts each neuron's mean c
 (NLB's definition). Four 95% intervals over eval trials are compared, from the same 1000 trial resamples:
 
 * ``refit pct``: percentile interval, null re-estimated on every resample (nbench before this script);
-* ``fixed pct``: percentile interval, null held at the full-sample estimate (nbench now);
+* ``fixed pct``: percentile interval, null held at the full-sample estimate (nbench now: its own code);
 * ``refit BCa``: bias-corrected and accelerated interval (jackknife acceleration), null re-estimated;
 * ``refit basic``: basic (reverse percentile) interval, null re-estimated.
 
@@ -96,15 +96,6 @@ def bps_refit(st, weights: np.ndarray) -> np.ndarray:
     return gain.sum(axis=1) / spikes.sum(axis=1) / LN2
 
 
-def bps_fixed(st, weights: np.ndarray) -> np.ndarray:
-    """Population bits/spike per weight row with the null held at the full-sample estimate."""
-    mean = st.spike_sum.sum(axis=0) / st.n_observed.sum(axis=0)
-    mean = np.where(mean == 0, ZERO_RATE, mean)
-    null_per_trial = st.n_observed * mean - st.spike_sum * np.log(mean)
-    gain = weights @ (null_per_trial - st.model_nll)
-    return gain.sum(axis=1) / (weights @ st.spike_sum).sum(axis=1) / LN2
-
-
 def bca(theta: float, boot: np.ndarray, jack: np.ndarray) -> tuple[float, float]:
     """Efron's BCa 95% interval from bootstrap and jackknife (leave-one-trial-out) values."""
     frac = (np.sum(boot < theta) + 0.5 * np.sum(boot == theta)) / boot.size
@@ -120,7 +111,7 @@ def bca(theta: float, boot: np.ndarray, jack: np.ndarray) -> tuple[float, float]
 def intervals(st, weights: np.ndarray) -> tuple[float, dict[str, tuple[float, float]]]:
     n = st.spike_sum.shape[0]
     theta = float(bps_population_and_neurons(st)[0][0])
-    refit, fixed = bps_refit(st, weights), bps_fixed(st, weights)
+    refit, fixed = bps_refit(st, weights), bps_population_and_neurons(st, weights)[0]  # fixed: nbench's own
     jack = bps_refit(st, 1.0 - np.eye(n))
     q_refit, q_fixed = np.percentile(refit, [2.5, 97.5]), np.percentile(fixed, [2.5, 97.5])
     return theta, {"refit pct": tuple(q_refit), "fixed pct": tuple(q_fixed), "refit BCa": bca(theta, refit, jack),

@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 import yaml
 
 from nbench.errors import NbenchError, OutputError, ValidationError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NAME_MAX = 255  # bytes in one path component on ext4, XFS, APFS; NTFS counts UTF-16 units
-MAX_H5_OBJECTS = 10_000  # groups, datasets and links in a submission or target file (they hold a few dozen)
+MAX_H5_OBJECTS = 10_000
+MAX_COMPRESSION = 1100  # declared / stored bytes; deflate's limit is about 1032
+MIN_CHECKED_BYTES = 2**20  # groups, datasets and links in a submission or target file (they hold a few dozen)
 
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
@@ -257,6 +260,21 @@ def h5_kind(obj: Any) -> str:
 def is_array(obj: Any) -> bool:
     """True for an HDF5 dataset that has a shape (not a group, committed datatype or null dataspace)."""
     return isinstance(obj, h5py.Dataset) and obj.shape is not None
+
+
+def storage_problem(dataset: h5py.Dataset) -> str | None:
+    """Why a dataset's declared size is implausible for what the file stores, or None.
+
+    A few hundred bytes of HDF5 can declare gigabytes that were never written (read back as fill values): such a
+    dataset is refused before anything is allocated. Deflate cannot compress beyond about 1032:1, so a dataset
+    of more than 1 MiB declaring over 1100 times the bytes it stores is refused.
+    """
+    declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
+    stored = dataset.id.get_storage_size()
+    if declared <= MIN_CHECKED_BYTES or declared <= MAX_COMPRESSION * stored:
+        return None
+    return (f"declares {declared:,} bytes but stores {stored:,} bytes (never written, or compressed beyond what "
+            "HDF5's filters can do); refused before reading")
 
 
 def refuse_links(h5: h5py.Group, path: str | Path, max_objects: int = MAX_H5_OBJECTS) -> None:

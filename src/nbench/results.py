@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -84,11 +85,15 @@ class Record:
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON data; a non-finite metric value or interval becomes null (undefined)."""
         out = asdict(self)
         for section in ("metrics", "reference"):
             for value in out[section].values():
+                if value["value"] is not None and not math.isfinite(value["value"]):
+                    value["value"] = None
                 if value["ci95"] is not None:
-                    value["ci95"] = list(value["ci95"])
+                    finite = all(math.isfinite(bound) for bound in value["ci95"])
+                    value["ci95"] = list(value["ci95"]) if finite and value["value"] is not None else None
         order = ["schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
                  "model", "seed", "metrics", "reference", "cost", "environment", "invocation", "submission"]
         return {key: out[key] for key in order}

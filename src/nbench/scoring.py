@@ -20,6 +20,7 @@ through. Every array is cast to float64 first, as nlb_tools does. Metrics marked
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -39,6 +40,7 @@ from nbench.tasks.base import Targets
 logger = logging.getLogger(__name__)
 
 NLB_DATASETS = ("mc_maze", "mc_rtt", "area2_bump", "dmfc_rsg", "mc_maze_large", "mc_maze_medium", "mc_maze_small")
+NO_SPIKES = {"co-bps": "no observed held-out spikes", "fp-bps": "no observed spikes in the forward window"}
 NLB_SCALING_PREFIX = {"mc_maze_large": "[500]", "mc_maze_medium": "[250]", "mc_maze_small": "[100]"}
 
 
@@ -62,15 +64,26 @@ class _GroupScorer:
         self.values: dict[str, MetricValue] = {}
 
     def add(self, name: str, compute: Callable[[], float], resampled: Callable[[np.ndarray], np.ndarray] | None
-            = None) -> None:
-        """Compute ``name``; ``resampled(weights)`` gives its value on each bootstrap resample."""
+            = None, undefined: str | None = None) -> None:
+        """Compute ``name``; ``resampled(weights)`` gives its value on each bootstrap resample.
+
+        A value that is not a finite number (e.g. bits/spike without spikes, or rates so large that the
+        likelihood overflows) is recorded as undefined (None, no interval) with a warning giving ``undefined``
+        or the value as the reason.
+        """
         try:
-            value = float(compute())
-            ci = None
-            if resampled is not None and self.weights is not None and METRICS[name].bootstrap_ci:
-                ci = percentile_interval(resampled(self.weights))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                value: float | None = float(compute())
+                ci = None
+                if math.isfinite(value) and resampled is not None and self.weights is not None \
+                        and METRICS[name].bootstrap_ci:
+                    ci = percentile_interval(resampled(self.weights))
         except ValueError as exc:
             raise ValidationError(f"group {self.group!r}: {name}: {exc}") from exc
+        if not math.isfinite(value):
+            logger.warning("group %r: %s is undefined (%s)", self.group, name,
+                           undefined or f"not a finite number: {value}")
+            value = None
         self.values[name] = MetricValue(value, METRICS[name].higher_is_better, self.n_eval, ci)
 
 
@@ -127,10 +140,12 @@ def reference_metrics(targets: Targets) -> dict[str, MetricValue]:
 
 def _add_bps(scorer: _GroupScorer, name: str, rates: np.ndarray, spikes: np.ndarray) -> None:
     try:
-        stats = bps_trial_stats(rates, spikes)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # huge rates: undefined, see add()
+            stats = bps_trial_stats(rates, spikes)
+            population, per_neuron = bps_population_and_neurons(stats)
     except ValueError as exc:
         raise ValidationError(f"group {scorer.group!r}: {name}: {exc}") from exc
-    population, per_neuron = bps_population_and_neurons(stats)
+    undefined = None if stats.spike_sum.sum() > 0 else NO_SPIKES[name]
     resampled: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # one pass serves both forms
 
     def on(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +153,8 @@ def _add_bps(scorer: _GroupScorer, name: str, rates: np.ndarray, spikes: np.ndar
             resampled[id(weights)] = bps_population_and_neurons(stats, weights)
         return resampled[id(weights)]
 
-    scorer.add(name, lambda: population[0], lambda w: on(w)[0])
-    scorer.add(f"{name} per neuron", lambda: neuron_mean(per_neuron)[0], lambda w: neuron_mean(on(w)[1]))
+    scorer.add(name, lambda: population[0], lambda w: on(w)[0], undefined)
+    scorer.add(f"{name} per neuron", lambda: neuron_mean(per_neuron)[0], lambda w: neuron_mean(on(w)[1]), undefined)
 
 
 def _add_behavior(scorer: _GroupScorer, sub: Submission, targets: Targets, eval_rates: np.ndarray,

@@ -220,24 +220,34 @@ def _read_array(obj: h5py.Dataset, path: Path, group: str, key: str) -> np.ndarr
                               f"({reason})") from exc
 
 
-def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:
-    where = f"{path}: group {group!r} key {key!r}"
-    nan = np.isnan(value)
-    if nan.any():
-        allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else None
-        bad = nan if allowed is None else nan & ~allowed
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValidationError(f"{where}: expected finite rates, got {int(bad.sum())} NaN (first at {first})")
-    inf = np.isinf(value)
-    if inf.any():
-        first = tuple(int(i) for i in np.argwhere(inf)[0])
-        raise ValidationError(f"{where}: expected finite rates, got {int(inf.sum())} infinite (first at {first})")
-    if key == "eval_behavior_pred":
-        return
+def value_problem(values: np.ndarray, nan_ok: bool | np.ndarray = False, *, nonnegative: bool = True,
+                  whole: bool = False) -> str | None:
+    """The first kind of unusable value in ``values``, as ``"<count> <kind> (first at <index>)"``, or None.
+
+    Kinds, in this order: NaN (except where ``nan_ok``: True, False or a mask broadcastable to ``values``),
+    infinite, negative (when ``nonnegative``), fractional (when ``whole``, for spike counts). Submissions and
+    target files are checked by this one function.
+    """
+    nan = np.isnan(values)
+    checks = [("NaN", nan & ~np.broadcast_to(np.asarray(nan_ok, dtype=bool), values.shape)),
+              ("infinite", np.isinf(values))]
     with np.errstate(invalid="ignore"):
-        negative = value < 0
-    if negative.any():
-        first = tuple(int(i) for i in np.argwhere(negative)[0])
-        raise ValidationError(f"{where}: expected rates >= 0, got {int(negative.sum())} negative "
-                              f"(first {value[first]:.3g} at {first})")
+        if nonnegative:
+            checks.append(("negative", values < 0))
+        if whole:
+            checks.append(("fractional", np.isfinite(values) & (values != np.round(values))))
+    for kind, bad in checks:
+        if bad.any():
+            first = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+            shown = f" {values[first]:.3g}" if kind in ("negative", "fractional") else ""
+            return f"{int(bad.sum())} {kind} (first{shown} at {first})"
+    return None
+
+
+def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:
+    allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else False
+    behavior = key == "eval_behavior_pred"
+    problem = value_problem(value, allowed, nonnegative=not behavior)
+    if problem is not None:
+        expected = "finite values" if behavior else "finite rates >= 0"
+        raise ValidationError(f"{path}: group {group!r} key {key!r}: expected {expected}, got {problem}")

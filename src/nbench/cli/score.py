@@ -38,7 +38,6 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
     check_outputs(out_dir=out_dir, data_dir=data_dir)
     records = score_file(submission, tasks=task_names, targets_file=targets_file, phase=phase,
                          model_name=model_name, data_dir=data_dir,
-                         invocation=shlex.join(["nbench", *sys.argv[1:]]),
-                         warn=lambda message: click.echo(f"warning: {message}", err=True))
+                         invocation=shlex.join(["nbench", *sys.argv[1:]]))
     for record in records:
         show_record(record, write_record(record, out_dir))
