@@ -41,8 +41,8 @@ from nlb_synth import make_group, mc_maze_val_spec, to_submission  # noqa: E402
 from nbench.results import MetricValue  # noqa: E402
 from nbench.scoring import nlb_result_list, score  # noqa: E402
 from nbench.submission import write_submission  # noqa: E402
-from nbench.targets_io import read_targets, write_targets  # noqa: E402
 from nbench.tasks.base import Targets  # noqa: E402
+from nbench.tasks.targets_file import read_targets, write_targets  # noqa: E402
 from nbench.validation import load_submission, spec_from_targets  # noqa: E402
 
 TOLERANCE = 1e-9

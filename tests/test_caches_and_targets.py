@@ -16,7 +16,7 @@ from fixtures.nlb_nwb import DANDI_DIRS, fixture_data_dir
 
 from nbench.cli import main
 from nbench.errors import DataError, ValidationError
-from nbench.targets_io import read_targets, write_targets
+from nbench.tasks.targets_file import read_targets, write_targets
 
 
 def flip_byte(path: Path, where: float = 0.5) -> None:
@@ -40,7 +40,7 @@ LOAD_LORENZ = """
     import hashlib, sys
     from nbench.data.synthetic import load_synthetic
     data = load_synthetic("lorenz", sys.argv[1])
-    print(hashlib.sha256(data.spikes.tobytes() + data.true_rates.tobytes()).hexdigest())
+    print(hashlib.sha256(data.segments.counts.tobytes() + data.segments.true_rates.tobytes()).hexdigest())
     """
 
 
@@ -299,7 +299,7 @@ def test_item18_declared_huge_dataset_is_refused_before_allocating(lorenz_files,
     probe = python("""
         import resource, sys
         from nbench.errors import ValidationError
-        from nbench.targets_io import read_targets
+        from nbench.tasks.targets_file import read_targets
         try:
             read_targets(sys.argv[1])
         except ValidationError as exc:

@@ -81,7 +81,8 @@ def test_vectorised_precomp_equals_elephant_make_precomp() -> None:
 
 def test_defaults_and_config_errors() -> None:
     assert GPFAModel.default_config("mc_maze") == GPFAConfig(latent_dim=52, alpha1=0.01, alpha2=None)
-    assert GPFAModel.default_config("mc_maze_small_20").latent_dim == 18
+    assert GPFAModel.default_config("mc_maze_small", bin_ms=20).latent_dim == 18
+    assert GPFAModel.preset("maze_small_val") is None  # an unknown family gets the generic defaults
     assert GPFAModel.default_config("mc_rtt").alpha1 == 0.0
     assert GPFAModel.make_config("mc_maze", {"alpha2": 0, "readout": "sklearn"}).alpha2 == 0.0
     inputs = tiny_inputs()

@@ -11,7 +11,7 @@ import pytest
 
 from nbench.cli import main
 from nbench.errors import ValidationError
-from nbench.targets_io import read_targets, write_targets
+from nbench.tasks.targets_file import read_targets, write_targets
 
 
 @pytest.fixture(scope="module")

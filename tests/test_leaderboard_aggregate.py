@@ -21,7 +21,7 @@ from nbench.leaderboard.aggregate import (
     rank_with_ties,
     summarize,
 )
-from nbench.results import MetricValue, load_records
+from nbench.results import SCHEMA_VERSION, MetricValue, load_records
 
 T_975_DF2 = 4.302652729749464  # Student t, 97.5% quantile, 2 degrees of freedom (tables: 4.303)
 T_975_DF3 = 3.182446305284263  # ... 3 degrees of freedom (tables: 3.182)
@@ -121,7 +121,7 @@ def test_schema0_records_load_through_migration_and_aggregate(tmp_path):
         (folder / f"old{seed}.json").write_text(json.dumps(old))
     write_records([make_record(phase="val", metrics={"co-bps": 0.3})], folder)
     records = load_records(folder)
-    assert [r.schema_version for r in records].count(1) == 3
+    assert [r.schema_version for r in records].count(SCHEMA_VERSION) == 3
     rows = aggregate((group_key(r), r) for r in records)
     old_row = next(row for row in rows if row.key.task_version == "0")
     assert old_row.metrics["co-bps"].mean == pytest.approx(0.3) and old_row.metrics["co-bps"].n == 2

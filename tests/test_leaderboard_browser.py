@@ -11,6 +11,7 @@ from test_leaderboard_site import HOSTILE, make_inputs
 
 from nbench.leaderboard.browser import chromium_path
 from nbench.leaderboard.site import build_site
+from nbench.scoring.entries import score_entry_file
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 if chromium_path() is None:
@@ -25,7 +26,7 @@ def test_page_in_chromium(tmp_path):
     from nbench.leaderboard.browser import chromium_page
 
     records, subs = make_inputs(tmp_path)
-    build_site([records], subs, tmp_path / "site")
+    build_site([records], subs, tmp_path / "site", score_entry_file)
     problems: list[str] = []
     with chromium_page() as page:
         page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)

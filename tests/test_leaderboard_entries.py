@@ -13,6 +13,7 @@ from leaderboard_records import make_record
 from nbench.errors import DataError, ValidationError
 from nbench.leaderboard.entries import entry_records, load_entries, load_metadata, safe_url
 from nbench.results import write_record
+from nbench.scoring.entries import score_entry_file
 
 
 @pytest.fixture(scope="module")
@@ -110,21 +111,21 @@ def test_safe_url(url, ok):
 def test_record_entries_are_checked(tmp_path):
     folder = write_entry(tmp_path / "e", BASE, {"s0.json": record_bytes(seed=1)})
     with pytest.raises(ValidationError, match="seed"):
-        entry_records(load_metadata(folder))
+        entry_records(load_metadata(folder), score_entry_file)
     write_entry(folder, BASE, {"s0.json": record_bytes(task="no_such_task")})
     with pytest.raises(ValidationError, match="task.name"):  # not a registered task
-        entry_records(load_metadata(folder))
+        entry_records(load_metadata(folder), score_entry_file)
     write_entry(folder, BASE, {"s0.json": record_bytes(status="error")})
     with pytest.raises(ValidationError, match="status"):
-        entry_records(load_metadata(folder))
+        entry_records(load_metadata(folder), score_entry_file)
     write_entry(folder, dict(BASE, phase="val"), {"s0.json": record_bytes()})
     with pytest.raises(ValidationError, match="phase"):
-        entry_records(load_metadata(folder))
+        entry_records(load_metadata(folder), score_entry_file)
     stale = make_record()
     stale.task["version"] = "0"
     write_entry(folder, BASE, {"s0.json": json.dumps(stale.to_dict()).encode()})
     with pytest.raises(ValidationError, match="'task.version' expected '1'"):
-        entry_records(load_metadata(folder))
+        entry_records(load_metadata(folder), score_entry_file)
 
 
 def test_h5_entry_is_scored_like_nbench_score(tmp_path, lorenz_run):
@@ -135,7 +136,7 @@ def test_h5_entry_is_scored_like_nbench_score(tmp_path, lorenz_run):
     write_submission(folder / "seed0.h5", lorenz_run.submission)
     write_entry(folder, dict(BASE, tasks=["lorenz"], seeds=[{"seed": 3, "file": "seed0.h5"}]))
     [entry] = load_entries(tmp_path / "subs")
-    [record] = entry_records(entry)  # the fixture's NBENCH_DATA_DIR is still set
+    [record] = entry_records(entry, score_entry_file)  # the fixture's NBENCH_DATA_DIR is still set
     assert record.kind == "score" and record.seed == 3 and record.task["name"] == "lorenz"
     assert record.dataset["version"] == lorenz_run.record.dataset["version"]
     for name, value in lorenz_run.record.metrics.items():
@@ -154,7 +155,7 @@ def test_bad_h5_entry_fails_with_one_line(tmp_path, lorenz_run):
     write_submission(folder / "s.h5", broken)
     write_entry(folder, dict(BASE, tasks=["lorenz"], seeds=[{"seed": 0, "file": "s.h5"}]))
     with pytest.raises(ValidationError) as info:
-        entry_records(load_metadata(folder))
+        entry_records(load_metadata(folder), score_entry_file)
     assert "\n" not in str(info.value) and "s.h5" in str(info.value)
 
 

@@ -20,6 +20,7 @@ from nbench.leaderboard.entries import load_metadata
 from nbench.leaderboard.layout import build_layout
 from nbench.leaderboard.site import _add_board_files, build_site, render_index, table_csv
 from nbench.results import load_record
+from nbench.scoring.entries import score_entry_file
 
 RLO = "\u202e"
 BASE = {"name": "entry", "authors": ["A. Person"], "seeds": [{"seed": 0, "file": "s0.json"}]}
@@ -65,7 +66,7 @@ def test_item2_submitted_reference_values_do_not_reach_the_board(tmp_path):
     hostile = record_dict(model="AAA", metrics={"co-bps": 0.1})  # sorts before every trusted row
     hostile["reference"]["rate R2 heldout (cond-avg ref)"]["value"] = 0.999
     add_entry(tmp_path / "subs", "ref-override", hostile, name="AAA")
-    build_site([records], tmp_path / "subs", tmp_path / "site")
+    build_site([records], tmp_path / "subs", tmp_path / "site", score_entry_file)
     results = json.loads((tmp_path / "site" / "results.json").read_text())
     board = next(t for t in results["tabs"] if t["dataset"] == "lorenz")["boards"][0]
     assert board["references"]["rate R2 heldout (cond-avg ref)"]["mean"] == 0.75  # the trusted records' value

@@ -14,6 +14,7 @@ from leaderboard_records import board_records, make_record, write_records
 from nbench.cli import main
 from nbench.errors import ValidationError
 from nbench.leaderboard.site import MARKER, build_site
+from nbench.scoring.entries import score_entry_file
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
@@ -44,7 +45,7 @@ def make_inputs(root):
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("lb")
     records, subs = make_inputs(root)
-    result = build_site([records], subs, root / "site")
+    result = build_site([records], subs, root / "site", score_entry_file)
     return root, result
 
 
@@ -104,11 +105,11 @@ def test_csv_neutralises_formulas(site):
 
 def test_bad_link_or_entry_fails_and_keeps_the_previous_site(tmp_path):
     records, subs = make_inputs(tmp_path)
-    build_site([records], subs, tmp_path / "site")
+    build_site([records], subs, tmp_path / "site", score_entry_file)
     before = (tmp_path / "site" / "index.html").read_bytes()
     add_entry(subs, "bad-link", "ok name", [make_record()], code="javascript:alert(1)")
     with pytest.raises(ValidationError, match="bad-link.*'code'"):
-        build_site([records], subs, tmp_path / "site")
+        build_site([records], subs, tmp_path / "site", score_entry_file)
     assert (tmp_path / "site" / "index.html").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records", "site", "submissions"]
 
@@ -117,17 +118,17 @@ def test_refuses_to_overwrite_a_folder_it_did_not_build(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "keep.md").write_text("mine")
     with pytest.raises(ValidationError, match="not a previous leaderboard build"):
-        build_site([], None, tmp_path / "docs")
+        build_site([], None, tmp_path / "docs", score_entry_file)
     assert (tmp_path / "docs" / "keep.md").read_text() == "mine"
 
 
 def test_empty_build_and_reproducible_output(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    build_site([], None, tmp_path / "empty")
+    build_site([], None, tmp_path / "empty", score_entry_file)
     assert "No results yet" in (tmp_path / "empty" / "index.html").read_text()
     records = write_records(board_records(), tmp_path / "records")
-    build_site([records], None, tmp_path / "a")
-    build_site([records], None, tmp_path / "b")
+    build_site([records], None, tmp_path / "a", score_entry_file)
+    build_site([records], None, tmp_path / "b", score_entry_file)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
 
@@ -149,7 +150,7 @@ def test_several_record_folders_merge_and_rerun_seeds_count_once(tmp_path):
     old = write_records([make_record(seed=s, metrics={"co-bps": 0.1}) for s in range(2)], tmp_path / "shipped")
     new = write_records([make_record(seed=s, metrics={"co-bps": 0.2}, created="2026-12-01T00:00:00Z")
                          for s in range(3)], tmp_path / "rerun")
-    result = build_site([old, new], None, tmp_path / "site")
+    result = build_site([old, new], None, tmp_path / "site", score_entry_file)
     results = json.loads((tmp_path / "site" / "results.json").read_text())
     [row] = results["tabs"][0]["boards"][0]["rows"].values()
     assert result.n_records == 5 and row["seeds"] == [0, 1, 2]

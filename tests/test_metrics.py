@@ -182,8 +182,9 @@ def test_resample_weights_are_deterministic_multiplicities() -> None:
 
 def test_ci_flags_are_declared_in_metrics() -> None:
     with_ci = {name for name, info in METRICS.items() if info.bootstrap_ci}
-    assert with_ci == {"co-bps", "co-bps per neuron", "fp-bps", "fp-bps per neuron", "vel R2", "rate R2 heldin",
-                       "rate R2 heldout"}
+    assert with_ci == {"co-bps", "co-bps per neuron", "fp-bps", "fp-bps per neuron", "vel R2", "vel R2 (predicted)",
+                       "rate R2", "rate R2 heldin", "rate R2 heldout"}
+    assert all(not METRICS[name].bootstrap_ci for name in METRICS if METRICS[name].family == "reference")
 
 
 # ---------------------------------------------------------------- decoding vs scikit-learn

@@ -79,12 +79,12 @@ def test_presets() -> None:
     assert (lorenz.embedding, lorenz.embed_dim, lorenz.pre_norm, lorenz.fixup_init) == ("count", 2, True, True)
     assert (chaotic.pre_norm, chaotic.fixup_init, chaotic.lr_schedule) == (True, True, "cosine")
     assert lorenz.max_epochs == 500 and chaotic.max_epochs == 400
-    maze, maze20 = default_config("mc_maze"), default_config("mc_maze_20")
+    maze, maze20 = default_config("mc_maze"), default_config("mc_maze", bin_ms=20)
     assert (maze.embedding, maze.num_layers, maze.lr_schedule) == ("identity", 4, "cosine")
     assert maze20.context_forward == round(maze.context_forward / 4)
     assert default_config("dmfc_rsg").num_layers == 6
-    assert default_config("mc_maze_small_val_20ms").context_backward == maze20.context_backward
-    assert default_config("no_such_task") == NDTConfig()
+    assert default_config("mc_maze_small", bin_ms=20).context_backward == maze20.context_backward
+    assert default_config("no_such_family") == NDTConfig()
 
 
 def test_bad_config_is_one_line_error() -> None:

@@ -26,8 +26,8 @@ from nlb_synth import (
 
 from nbench.metrics import decoding, poisson, psth, timing
 from nbench.scoring import nlb_result_list, score
-from nbench.targets_io import read_targets, write_targets
 from nbench.tasks.base import Targets
+from nbench.tasks.targets_file import read_targets, write_targets
 
 oracle = pytest.importorskip("nlb_tools.evaluation")
 pytestmark = [pytest.mark.oracle, pytest.mark.filterwarnings("ignore::RuntimeWarning")]

@@ -20,6 +20,7 @@ from nbench.cli import main
 from nbench.io import write_json_atomic
 from nbench.leaderboard.site import MARKER, build_site
 from nbench.results import write_record
+from nbench.scoring.entries import score_entry_file
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -66,7 +67,7 @@ def test_item11_temp_file_of_a_killed_process_is_removed_by_the_next_write(tmp_p
 def test_item11_killed_site_build_leaves_a_complete_site_and_the_next_build_cleans_up(tmp_path):
     records = write_records(board_records(), tmp_path / "records")
     site = tmp_path / "site"
-    build_site([records], None, site)
+    build_site([records], None, site, score_entry_file)
     # Rebuild in a process that is killed at the first rename of a folder (after that rename), or, when the swap
     # needs none, right after the swap, before the previous site is removed.
     killed = python("""
@@ -82,12 +83,12 @@ def test_item11_killed_site_build_leaves_a_complete_site_and_the_next_build_clea
         os.replace = replace_then_die
         shutil.rmtree = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
         from nbench.leaderboard.site import build_site
-        build_site([Path(sys.argv[1])], None, Path(sys.argv[2]))
+        build_site([Path(sys.argv[1])], None, Path(sys.argv[2]), scorer=None)
         """, str(records), str(site))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (site / "index.html").is_file() and (site / "results.json").is_file() and (site / MARKER).is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")]  # the killed build's leftovers
-    build_site([records], None, site)
+    build_site([records], None, site, score_entry_file)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records", "site"]
 
 
@@ -97,7 +98,7 @@ def test_item11_killed_site_build_leaves_a_complete_site_and_the_next_build_clea
 def test_item12_written_files_follow_the_umask(tmp_path, monkeypatch, umask, mode):
     from nbench.runner import RunSpec, make_task, run
     from nbench.submission import write_submission
-    from nbench.targets_io import write_targets
+    from nbench.tasks.targets_file import write_targets
 
     monkeypatch.setenv("NBENCH_DATA_DIR", str(tmp_path / "data"))
     old = os.umask(umask)

@@ -14,7 +14,7 @@ from nbench.errors import ConfigError, UnknownNameError
 
 
 def test_unknown_names_suggest_close_ones() -> None:
-    with pytest.raises(UnknownNameError, match=r"unknown task 'lorenzz'; did you mean 'lorenz'\?"):
+    with pytest.raises(UnknownNameError, match=r"unknown task 'lorenzz'; did you mean 'lorenz'( or 'lorenz_rates')?\?"):
         registry.get("tasks", "lorenzz")
     with pytest.raises(UnknownNameError, match="unknown model 'zzz' \\(see `nbench list models`\\)"):
         registry.get("models", "zzz")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nbench.cli import main
-from nbench.results import load_record, load_records
+from nbench.results import SCHEMA_VERSION, load_record, load_records
 from nbench.runner import RunSpec, run
 
 
@@ -24,7 +24,7 @@ def test_run_writes_a_valid_record(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "co-bps" in out and "fp-bps" in out and "rate R2 heldin" in out and "record:" in out
     (path,) = list((tmp_path / "lorenz" / "mean_rate").glob("*.json"))
     record = load_record(path)
-    assert record.status == "ok" and record.kind == "run" and record.schema_version == 1
+    assert record.status == "ok" and record.kind == "run" and record.schema_version == SCHEMA_VERSION
     assert record.task == {"name": "lorenz", "version": "1", "phase": "test", "bin_ms": 20.0, "group": "lorenz"}
     assert record.dataset["source"] == "synthetic" and record.dataset["version"].startswith("v1-")
     assert set(record.metrics) >= {"co-bps", "co-bps per neuron", "fp-bps", "rate R2 heldin", "rate R2 heldout"}
@@ -33,7 +33,7 @@ def test_run_writes_a_valid_record(tmp_path: Path, capsys: pytest.CaptureFixture
     assert low <= record.metrics["co-bps"].value <= high
     assert record.model["fit_info"] == {}
     assert record.cost["peak_mem_mb"] > 0 and record.environment["nbench"] == "0.1.0"
-    assert json.loads(path.read_text())["schema_version"] == 1
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
     assert not list(tmp_path.rglob("*.tmp")), "atomic write leaves no temp files"
 
 

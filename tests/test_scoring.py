@@ -60,7 +60,8 @@ def test_interval_brackets_value_and_is_reproducible(dataset: tuple) -> None:
 
 def test_true_rates_give_rate_r2_and_reference_passes_through() -> None:
     sub, tgt = _group(GroupSpec("lorenz", 10, 6, 12, 5, 3, 0, behavior="none", psth=False, true_rates=True))
-    tgt = replace(tgt, reference={"rate R2 heldout (cond-avg ref)": 0.4})
+    tgt = replace(tgt, reference={"rate R2 heldout (cond-avg ref)": 0.4},
+                  metrics=("co-bps", "co-bps per neuron", "rate R2 heldin", "rate R2 heldout"))
     values = score_group(sub, tgt, bootstrap=100)
     assert list(values) == ["co-bps", "co-bps per neuron", "rate R2 heldin", "rate R2 heldout"]
     assert 0 < values["rate R2 heldout"].value < 1 and values["rate R2 heldout"].ci95 is not None

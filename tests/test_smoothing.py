@@ -50,7 +50,14 @@ def test_kernel_narrower_than_one_bin_is_a_config_error() -> None:
     ("chaotic_rnn", (30, 0.1)), ("my_imported_set", (50, 0.01)),
 ])
 def test_per_dataset_defaults(task: str, expected: tuple[float, float]) -> None:
-    cfg = SmoothingModel.default_config(task)
+    """Presets follow the dataset family a task declares (both bin sizes of an NLB dataset share one)."""
+    from nbench import registry
+
+    family, bin_ms = task, None
+    if task in registry.names("tasks"):
+        info = make_task(task).info
+        family, bin_ms = info.preset_family, info.bin_ms
+    cfg = SmoothingModel.default_config(family, bin_ms)
     assert (cfg.kern_sd_ms, cfg.alpha, cfg.readout) == (*expected, "batched")
 
 

@@ -24,20 +24,20 @@ def test_chaotic_rnn_is_the_published_recipe(cache: Path) -> None:
     rng = np.random.RandomState(5)
     assert abs(rng.randn(50, 50)[0, 0] / np.sqrt(50) - 0.06239899) < 1e-8
     data = load_synthetic("chaotic_rnn", cache)
-    assert data.spikes.shape == (1300, 100, 50) and data.bin_ms == 10.0
-    assert data.spikes.max() == 6  # gives NDT's hard-coded max_spikes = 9 (= max + 3)
-    assert abs(data.spikes.mean() - 0.150) < 0.001
-    assert abs((data.spikes == 0).mean() - 0.866) < 0.001
+    assert data.segments.counts.shape == (1300, 100, 50) and data.segments.bin_ms == 10.0
+    assert data.segments.counts.max() == 6  # gives NDT's hard-coded max_spikes = 9 (= max + 3)
+    assert abs(data.segments.counts.mean() - 0.150) < 0.001
+    assert abs((data.segments.counts == 0).mean() - 0.866) < 0.001
     # truth is in expected counts per bin: 0-30 Hz at 10 ms -> [0, 0.3] in the trial window
-    assert data.true_rates.min() >= 0 and abs(data.true_rates.max() - 0.3) < 1e-6
-    assert {s: int((data.split == s).sum()) for s in ("train", "val", "test")} == {"train": 910, "val": 130,
+    assert data.segments.true_rates.min() >= 0 and abs(data.segments.true_rates.max() - 0.3) < 1e-6
+    assert {s: int((data.trials.split == s).sum()) for s in ("train", "val", "test")} == {"train": 910, "val": 130,
                                                                                    "test": 260}
-    assert int(data.heldout.sum()) == 10 and data.forward_spikes.shape == (1300, 20, 50)
+    assert int(data.units.flags["heldout"].sum()) == 10 and data.segments.forward.shape == (1300, 20, 50)
 
 
 def test_chaotic_rnn_all_replications_share_rates(cache: Path) -> None:
     data = load_synthetic("chaotic_rnn", cache)
-    reps = data.true_rates.reshape(130, 10, 100, 50)
+    reps = data.segments.true_rates.reshape(130, 10, 100, 50)
     assert np.array_equal(reps[:, 0], reps[:, 9])
 
 
@@ -50,13 +50,13 @@ def test_forward_window_leaves_published_trials_untouched() -> None:
 
 def test_lorenz_shapes_units_and_splits(cache: Path) -> None:
     data = load_synthetic("lorenz", cache)
-    assert data.spikes.shape == (1560, 50, 29) and data.bin_ms == 20.0
-    assert data.spikes.max() <= 20  # at most one spike per 1 ms
+    assert data.segments.counts.shape == (1560, 50, 29) and data.segments.bin_ms == 20.0
+    assert data.segments.counts.max() <= 20  # at most one spike per 1 ms
     # expected counts per bin: mean truth matches mean counts
-    assert abs(data.true_rates.mean() - data.spikes.mean()) < 0.003
-    assert {s: int((data.split == s).sum()) for s in ("train", "val", "test")} == {"train": 936, "val": 312,
+    assert abs(data.segments.true_rates.mean() - data.segments.counts.mean()) < 0.003
+    assert {s: int((data.trials.split == s).sum()) for s in ("train", "val", "test")} == {"train": 936, "val": 312,
                                                                                    "test": 312}
-    assert int(data.heldout.sum()) == 6 and data.forward_spikes.shape == (1560, 10, 29)
+    assert int(data.units.flags["heldout"].sum()) == 6 and data.segments.forward.shape == (1560, 10, 29)
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -65,16 +65,17 @@ def test_generation_is_deterministic_and_cached(name: str, tmp_path: Path) -> No
     cached = Path(first.provenance["cache"])
     assert cached.exists()
     fresh = SPECS[name].generate(SPECS[name].params)
-    assert np.array_equal(first.spikes, fresh["spikes"])
+    assert np.array_equal(first.segments.counts, fresh["spikes"])
     again = load_synthetic(name, tmp_path)
-    assert np.array_equal(first.spikes, again.spikes) and np.array_equal(first.heldout, again.heldout)
+    assert np.array_equal(first.segments.counts, again.segments.counts)
+    assert np.array_equal(first.units.flags["heldout"], again.units.flags["heldout"])
 
 
 def test_damaged_cache_is_regenerated(tmp_path: Path) -> None:
     cached = Path(load_synthetic("lorenz", tmp_path).provenance["cache"])
     cached.write_bytes(cached.read_bytes()[:500])
     data = load_synthetic("lorenz", tmp_path)
-    assert data.spikes.shape == (1560, 50, 29)
+    assert data.segments.counts.shape == (1560, 50, 29)
     with h5py.File(cached) as h5:
         assert h5["spikes"].shape == (1560, 50, 29)
 
@@ -98,8 +99,9 @@ def test_targets_never_reach_model_inputs(cache: Path) -> None:
             assert value.shape[0] == inputs.n_train or field.name == "eval_spikes_heldin", field.name
             for secret in hidden:
                 assert value.shape != secret.shape or not np.array_equal(value, secret), field.name
-    test_trials = data.trials_in(("test",))
-    assert np.array_equal(inputs.eval_spikes_heldin, data.spikes[test_trials][..., data.heldin_idx])
+    test_trials = data.trials.rows_in(("test",))
+    heldin = np.flatnonzero(~data.units.flags["heldout"])
+    assert np.array_equal(inputs.eval_spikes_heldin, data.segments.counts[test_trials][..., heldin])
 
 
 def test_condition_average_reference_is_informative(cache: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from nlb_synth import make_dataset, nlb_like_specs
 
 from nbench.errors import ValidationError
-from nbench.targets_io import read_targets, write_targets
 from nbench.tasks.base import Targets
+from nbench.tasks.targets_file import read_targets, write_targets
 
 
 def _targets(seed: int = 0, true_rates: bool = False) -> dict[str, Targets]:

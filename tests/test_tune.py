@@ -23,7 +23,7 @@ class TinyTask(Task):
 
     def __init__(self) -> None:
         self.info = TaskInfo(name="tiny_tune", dataset="tiny", bin_ms=20.0, version="1", description="tiny",
-                             phases=("val",))
+                             phases=("val",), metrics=("co-bps", "co-bps per neuron"))
 
     def prepare(self, phase: str | None = None) -> tuple[TaskInputs, Targets]:
         inputs = tiny_inputs(seed=1)

@@ -159,6 +159,15 @@ def exchange_paths(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write_json_atomic(dest: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON to ``dest`` atomically; return ``dest``."""
     with atomic_path(dest) as tmp:

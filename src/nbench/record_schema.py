@@ -1,7 +1,7 @@
-"""Schema check of run records (version 1), applied to every record that is loaded.
+"""Schema check of run records (version 2), applied to every record that is loaded.
 
 Records reach the leaderboard from pull requests, so every key is checked for type, range and length before
-anything is aggregated or rendered: metric names must be nbench's (:data:`nbench.metrics.METRICS`) with the
+anything is aggregated or rendered: metric names must be nbench's (:func:`nbench.metrics.metric_info`) with the
 direction of its table, values finite and of sane magnitude, intervals ordered, text short and free of control
 and bidirectional characters. :func:`record_problems` lists every problem, one line each.
 """
@@ -20,7 +20,8 @@ MAX_METRICS = 50
 NAME_LEN = 80  # task, dataset, model and metric names, versions, hashes
 CREATED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 TOP_KEYS = ("schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
-            "model", "seed", "metrics", "reference", "cost", "environment", "invocation", "submission")
+            "model", "seed", "metrics", "reference", "breakdown", "cost", "environment", "invocation", "submission")
+MAX_VIEWS = 200  # sessions in a breakdown, and queries per session
 COST_NUMBERS = ("wall_s", "fit_s", "predict_s", "score_s", "peak_mem_mb")
 
 
@@ -89,7 +90,7 @@ def record_problems(data: dict[str, Any]) -> list[str]:
     unknown = [k for k in data if k not in TOP_KEYS]
     if unknown:
         c.fail(str(unknown[0])[:NAME_LEN], "one of the record keys", "an unknown key")
-    c.integer("schema_version", data.get("schema_version"), 1, 1)
+    c.integer("schema_version", data.get("schema_version"), 2, 2)
     c.text("run_id", data.get("run_id"), 64)
     c.text("run_key", data.get("run_key"), 64)
     if not (isinstance(data.get("created"), str) and CREATED.match(data["created"])):
@@ -103,6 +104,7 @@ def record_problems(data: dict[str, Any]) -> list[str]:
     c.integer("seed", data.get("seed"), 0, SEED_MAX, optional=True)
     _metrics(c, "metrics", data.get("metrics"), from_table=True)
     _metrics(c, "reference", data.get("reference"), from_table=False)
+    _breakdown(c, data.get("breakdown"))
     cost = c.mapping("cost", data.get("cost"), (*COST_NUMBERS, "device"))
     for key in COST_NUMBERS:
         c.number(f"cost.{key}", cost.get(key), optional=True, minimum=0.0)
@@ -150,7 +152,7 @@ def _model(c: _Check, value: Any) -> None:
 
 def _metrics(c: _Check, section: str, value: Any, from_table: bool) -> None:
     """``metrics`` names and directions come from nbench's table; ``reference`` names are free but short."""
-    from nbench.metrics import METRICS
+    from nbench.metrics import METRICS, metric_info
 
     metrics = c.mapping(section, value)
     if len(metrics) > MAX_METRICS:
@@ -158,9 +160,9 @@ def _metrics(c: _Check, section: str, value: Any, from_table: bool) -> None:
         return
     for name, mv in metrics.items():
         key = f"{section}.{str(name)[:NAME_LEN]}"
-        info = METRICS.get(name) if isinstance(name, str) else None
-        if from_table and (info is None or info.reference):
-            known = ", ".join(n for n, i in METRICS.items() if not i.reference)
+        info = metric_info(name) if isinstance(name, str) else None
+        if from_table and (info is None or info.family == "reference"):
+            known = ", ".join(n for n, i in METRICS.items() if i.family != "reference") + ", <name> R2 (decoded) ..."
             c.fail(section, f"metric names of nbench ({known})", f"{_shown(name)}")
             continue
         c.text(f"{section} name", name)
@@ -176,6 +178,24 @@ def _metrics(c: _Check, section: str, value: Any, from_table: bool) -> None:
             c.fail(f"{key}.higher_is_better", "true or false", _shown(higher))
         c.integer(f"{key}.n", mv.get("n"), 0, 2**53, optional=True)
         _interval(c, f"{key}.ci95", mv.get("ci95"))
+
+
+def _breakdown(c: _Check, value: Any) -> None:
+    """``{session: {query: metrics}}``: short names, each metrics mapping checked like ``metrics``."""
+    sessions = c.mapping("breakdown", value)
+    if len(sessions) > MAX_VIEWS:
+        c.fail("breakdown", f"at most {MAX_VIEWS} sessions", f"{len(sessions)}")
+        return
+    for session, queries in sessions.items():
+        c.text("breakdown session name", session)
+        key = f"breakdown.{str(session)[:NAME_LEN]}"
+        queries = c.mapping(key, queries)
+        if len(queries) > MAX_VIEWS:
+            c.fail(key, f"at most {MAX_VIEWS} queries", f"{len(queries)}")
+            continue
+        for query, metrics in queries.items():
+            c.text(f"{key} query name", query)
+            _metrics(c, f"{key}.{str(query)[:NAME_LEN]}", metrics, from_table=True)
 
 
 def _interval(c: _Check, key: str, ci: Any) -> None:

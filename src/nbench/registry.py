@@ -125,7 +125,22 @@ def _resolve(target: str | Callable[..., Any]) -> Any:
     return obj
 
 
+_BUILTINS_LOADED = False
+
+
 def _ensure_builtins() -> None:
-    """Import the modules that register the built-in entries (cheap: they only register strings)."""
-    import nbench.baselines  # noqa: F401
-    import nbench.tasks  # noqa: F401
+    """Register the built-in entries, plain data in :mod:`nbench._builtins` (no model or task is imported)."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    from nbench import _builtins
+
+    for name, target, text in _builtins.MODELS:
+        if name not in _BUILTIN["models"]:
+            register("models", name, target, summary=text)
+    for name, target, kwargs, text in _builtins.TASKS:
+        if name not in _BUILTIN["tasks"]:
+            register("tasks", name, target, summary=text, **kwargs)
+    for kind, target in _builtins.DISCOVERERS:
+        register_discoverer(kind, target)

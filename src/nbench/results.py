@@ -1,6 +1,6 @@
 """Run records: one versioned JSON document per run or scored submission.
 
-Schema version 1 (every key always present; ``null`` where not applicable)::
+Schema version 2 (every key always present; ``null`` where not applicable)::
 
     schema_version  int, 1
     run_id          unique id of this execution ("20261122T015000Z-1a2b3c4d")
@@ -15,13 +15,16 @@ Schema version 1 (every key always present; ``null`` where not applicable)::
     seed            int or null
     metrics         {metric name: {value, higher_is_better, n, ci95: [lo, hi] or null}}
     reference       {name: {value, higher_is_better, n, ci95}}: numbers that give context (not the model's)
+    breakdown       {session: {query: {metric: {value, higher_is_better, n, ci95}}}} for tasks of several
+                    queries or sessions (each session's pooled values under "(all)"); {} for single-view tasks
     cost            {wall_s, fit_s, predict_s, score_s, peak_mem_mb, device}
     environment     {python, platform, nbench, packages: {name: version}, git_commit, git_dirty}
     invocation      the command line, or null
     submission      {path, sha256} for kind "score", else null
 
-Older schema versions load through :func:`migrate`; every loaded record is then checked against the schema
-(:mod:`nbench.record_schema`): types, ranges, lengths, metric names and directions from nbench's table.
+Older schema versions load through :func:`migrate` (1 -> 2 adds an empty ``breakdown``); every loaded record is
+then checked against the schema (:mod:`nbench.record_schema`): types, ranges, lengths, metric names and
+directions from nbench's table.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from nbench.errors import ValidationError
 from nbench.io import write_json_atomic
 from nbench.record_schema import record_problems
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_RECORD_BYTES = 4 * 2**20  # a record is a few kB; GPFA's per-iteration log-likelihoods make ~12 kB
 
 
@@ -77,6 +80,7 @@ class Record:
     seed: int | None
     metrics: dict[str, MetricValue]
     reference: dict[str, MetricValue] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     invocation: str | None = None
@@ -87,15 +91,17 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON data; a non-finite metric value or interval becomes null (undefined)."""
         out = asdict(self)
-        for section in ("metrics", "reference"):
-            for value in out[section].values():
-                if value["value"] is not None and not math.isfinite(value["value"]):
-                    value["value"] = None
-                if value["ci95"] is not None:
-                    finite = all(math.isfinite(bound) for bound in value["ci95"])
-                    value["ci95"] = list(value["ci95"]) if finite and value["value"] is not None else None
+        values = [*out["metrics"].values(), *out["reference"].values()]
+        values += [v for queries in out["breakdown"].values() for m in queries.values() for v in m.values()]
+        for value in values:
+            if value["value"] is not None and not math.isfinite(value["value"]):
+                value["value"] = None
+            if value["ci95"] is not None:
+                finite = all(math.isfinite(bound) for bound in value["ci95"])
+                value["ci95"] = list(value["ci95"]) if finite and value["value"] is not None else None
         order = ["schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
-                 "model", "seed", "metrics", "reference", "cost", "environment", "invocation", "submission"]
+                 "model", "seed", "metrics", "reference", "breakdown", "cost", "environment", "invocation",
+                 "submission"]
         return {key: out[key] for key in order}
 
     @classmethod
@@ -107,8 +113,10 @@ class Record:
         try:
             metrics = {k: _metric_from(v) for k, v in data["metrics"].items()}
             reference = {k: _metric_from(v) for k, v in data.get("reference", {}).items()}
-            fields = {k: v for k, v in data.items() if k not in ("metrics", "reference")}
-            return cls(metrics=metrics, reference=reference, **fields)
+            breakdown = {s: {q: {k: _metric_from(v) for k, v in m.items()} for q, m in queries.items()}
+                         for s, queries in data.get("breakdown", {}).items()}
+            fields = {k: v for k, v in data.items() if k not in ("metrics", "reference", "breakdown")}
+            return cls(metrics=metrics, reference=reference, breakdown=breakdown, **fields)
         except (KeyError, TypeError) as exc:
             raise ValidationError(f"{source}: not a valid nbench record ({type(exc).__name__}: {exc})") from exc
 
@@ -146,7 +154,15 @@ def _migrate_v0(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS = {0: _migrate_v0}
+def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1: no ``breakdown`` (every task had one view)."""
+    out = dict(data)
+    out.setdefault("breakdown", {})
+    out["schema_version"] = 2
+    return out
+
+
+MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1}
 
 
 def migrate(data: dict[str, Any], source: str = "record") -> dict[str, Any]:
@@ -205,12 +221,3 @@ def load_record(path: str | Path) -> Record:
 def load_records(directory: str | Path) -> list[Record]:
     """Load every ``*.json`` record under ``directory`` (recursively), sorted by path."""
     return [load_record(p) for p in sorted(Path(directory).rglob("*.json"))]
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import json
-import math
-import platform
-import resource
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from nbench import __version__, registry
-from nbench.baselines.base import config_to_dict
+from nbench import registry
+from nbench.baselines.base import Capabilities, config_to_dict, uses_fallback
 from nbench.config import check_seed, config_hash
-from nbench.errors import ValidationError
+from nbench.fitting import check_capabilities, fit_and_predict
+from nbench.provenance import dataset_record, environment, jsonable, peak_memory_mb, task_record
 from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
-from nbench.scoring import reference_metrics, score_group
+from nbench.scoring.task import ScoredView, TaskScorer
 from nbench.submission import Submission
-from nbench.tasks.base import Task, TaskInputs
-from nbench.validation import spec_from_targets, validate_submission
-
-KEY_PACKAGES = ("numpy", "scipy", "scikit-learn", "h5py", "pynwb", "torch", "elephant")
+from nbench.tasks import make_task
+from nbench.tasks.base import PreparedTask, TaskInputs, View
+from nbench.validation import spec_from_targets, trimmed, validate_submission
 
 
 @dataclass(frozen=True)
@@ -59,134 +53,111 @@ class RunSpec:
 
 @dataclass
 class RunResult:
-    """What a run produced: its record (already written, if an output directory was given) and predictions."""
+    """What a run produced: its record (already written, if an output directory was given) and the
+    predictions of every view, by submission group."""
 
     record: Record
-    submission: Submission
+    submissions: dict[str, Submission]
     record_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
-
-def make_task(name: str, data_dir: str | None = None, targets_path: str | Path | None = None) -> Task:
-    """Instantiate a registered task.
-
-    Tasks that keep data on disk accept ``data_dir``; tasks whose test-phase targets come from a file (NLB)
-    accept ``targets_path``.
-    """
-    factory = registry.get("tasks", name, data_dir=data_dir)
-    kwargs = {key: value for key, value in (("data_dir", data_dir), ("targets_path", targets_path)) if value}
-    try:
-        return factory(**kwargs)
-    except TypeError as exc:
-        if "targets_path" in kwargs and "targets_path" in str(exc):
-            raise ValidationError(f"task {name!r} builds its own targets; a target file applies to NLB tasks "
-                                  "only") from exc
-        raise
+    @property
+    def submission(self) -> Submission:
+        """The predictions of a single-view task (NLB layout)."""
+        if len(self.submissions) != 1:
+            raise ValueError(f"the run has {len(self.submissions)} views; use .submissions")
+        return next(iter(self.submissions.values()))
 
 
 def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
         log: Callable[[str], None] | None = None, fresh: bool = False) -> RunResult:
     """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given.
 
-    ``log`` receives one-line progress messages (the CLI prints them on stderr); ``fresh`` deletes the run's
-    work files (checkpoints) first, so the fit starts over.
+    ``log`` receives one-line progress messages (the CLI prints them on stderr). The model is checked against
+    the task (capabilities, config) before any data is built. ``fresh`` deletes the run's work files
+    (checkpoints) first, so the fit starts over.
     """
     started = time.perf_counter()
     task = make_task(spec.task, spec.data_dir, spec.targets_path)
     model_cls = registry.get("models", spec.model)
-    config = model_cls.make_config(spec.task, spec.override_dict())
+    caps = getattr(model_cls, "capabilities", Capabilities())
+    check_capabilities(task.info, spec.model, caps)
+    family = task.info.preset_family
+    config = model_cls.make_config(family, spec.override_dict(), bin_ms=task.info.bin_ms)
     config_dict = config_to_dict(config)
+    if log is not None and uses_fallback(model_cls, family):
+        log(f"note: {spec.model} has no preset for dataset family {family or task.info.name!r}; using its generic "
+            f"defaults")
     phase = task.resolve_phase(spec.phase)
-    inputs, targets = task.prepare(phase)
+    models: list[Any] = [model_cls(config, seed=spec.seed, workdir=None, device=spec.device)]  # checks config
+    prepared = task.build(phase, spike_times="spike_times" in caps.consumes)
+    first = prepared.views[0].inputs
     task_meta = task_record(task, phase)
-    run_key = make_run_key(task_meta, inputs.dataset_info.get("version"), spec.model, config_hash(config_dict),
+    run_key = make_run_key(task_meta, first.dataset_info.get("version"), spec.model, config_hash(config_dict),
                            spec.seed)
     workdir = Path(out_dir or ".") / "work" / run_key
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
-    model = model_cls(config, seed=spec.seed, workdir=workdir, device=spec.device)
     if log is not None:
-        log(f"fitting {spec.model} on {spec.task} ({phase} phase: {inputs.n_train} train / {inputs.n_eval} eval "
-            f"trials, seed {spec.seed}) ...")
+        log(f"fitting {spec.model} on {spec.task} ({phase} phase: {_sizes(prepared)}, seed {spec.seed}) ...")
+    made = [0]
 
-    t0 = time.perf_counter()
-    model.fit(inputs)
+    def make_model() -> Any:
+        """A fresh model per fit (the first is the model built above); fit i > 0 works in workdir/fit<i>."""
+        model = models[0] if not made[0] else model_cls(config, seed=spec.seed, device=spec.device)
+        model.workdir = workdir if not made[0] else workdir / f"fit{made[0]}"
+        made[0] += 1
+        return model
+
+    scorer = TaskScorer()
+    submissions: dict[str, Submission] = {}
+    scoring_s = [0.0]
+    source = f"model {spec.model!r} output"
+
+    def take(view: View, inputs: TaskInputs, predicted: Submission) -> None:
+        """Check and score one view's predictions as soon as they exist."""
+        begun = time.perf_counter()
+        targets = view.targets
+        group_spec = spec_from_targets(targets, inputs)
+        sub = predicted.as_float32()
+        # Views of multi-query tasks keep only what they score; single views keep NLB's full layout.
+        sub = validate_submission(sub if prepared.single else trimmed(sub, group_spec), group_spec, source=source)
+        submissions[view.group] = sub
+        scorer.add(ScoredView(view.query.session, view.query.name, sub, targets))
+        scoring_s[0] += time.perf_counter() - begun
+
+    plan = fit_and_predict(prepared, make_model, caps, take, log)
     t1 = time.perf_counter()
-    submission = model.predict(inputs).as_float32()
+    scored = scorer.result()
     t2 = time.perf_counter()
-    validate_submission(submission, spec_from_targets(targets, inputs), source=f"model {spec.model!r} output")
-    metrics = score_group(submission, targets)
-    t3 = time.perf_counter()
-
+    score_s = scoring_s[0] + (t2 - t1)
     record = Record(
         run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=task_meta,
-        dataset=dataset_record(inputs), seed=spec.seed, metrics=metrics, reference=reference_metrics(targets),
+        dataset=dataset_record(first), seed=spec.seed, metrics=scored.metrics, reference=scored.reference,
+        breakdown=scored.breakdown,
         model={"name": spec.model, "origin": _origin(model_cls), "config": config_dict,
-               "config_hash": config_hash(config_dict), "fit_info": jsonable(getattr(model, "fit_info", {}))},
-        cost={"wall_s": round(t3 - started, 3), "fit_s": round(t1 - t0, 3), "predict_s": round(t2 - t1, 3),
-              "score_s": round(t3 - t2, 3), "peak_mem_mb": peak_memory_mb(),
-              "device": getattr(model, "device", spec.device)},
+               "config_hash": config_hash(config_dict), "fit_info": jsonable(_fit_info(models[0], plan.fits))},
+        cost={"wall_s": round(t2 - started, 3), "fit_s": round(plan.fit_s, 3), "predict_s": round(plan.predict_s, 3),
+              "score_s": round(score_s, 3), "peak_mem_mb": peak_memory_mb(),
+              "device": getattr(models[0], "device", spec.device)},
         environment=environment(), invocation=invocation,
     )
     path = write_record(record, out_dir) if out_dir is not None else None
-    return RunResult(record, submission, path, {"fit": t1 - t0, "predict": t2 - t1, "score": t3 - t2})
+    return RunResult(record, submissions, path, {"fit": plan.fit_s, "predict": plan.predict_s, "score": score_s})
 
 
-def task_record(task: Task, phase: str | None) -> dict[str, Any]:
-    info = task.info
-    return {"name": info.name, "version": info.version, "phase": phase, "bin_ms": info.bin_ms,
-            "group": info.name}
+def _sizes(prepared: PreparedTask) -> str:
+    first = prepared.views[0].inputs
+    text = f"{first.n_train} train / {first.n_eval} eval trials"
+    if len(prepared.views) > 1:
+        text += f", {len(prepared.sessions)} session(s), {len(prepared.views)} queries"
+    return text
 
 
-def dataset_record(inputs: TaskInputs) -> dict[str, Any]:
-    meta = inputs.dataset_info
-    return {"name": inputs.dataset, "source": meta.get("source"), "version": meta.get("version"),
-            "sha256": dict(meta.get("sha256", {}))}
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
-
-
-def environment() -> dict[str, Any]:
-    """Python, platform, nbench and key package versions, and the git state of the nbench source."""
-    packages = {}
-    for name in KEY_PACKAGES:
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    commit, dirty = _git_state(Path(__file__).resolve().parent)
-    return {"python": platform.python_version(), "platform": platform.platform(), "nbench": __version__,
-            "packages": packages, "git_commit": commit, "git_dirty": dirty}
-
-
-def _git_state(where: Path) -> tuple[str | None, bool | None]:
-    try:
-        commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5)
-        if commit.returncode != 0:
-            return None, None
-        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=5)
-        return commit.stdout.strip(), bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays as Python numbers/lists, mapping keys as strings, non-finite as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "tolist"):
-        return jsonable(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _fit_info(first: Any, fits: int) -> dict[str, Any]:
+    """The model's fit diagnostics; with several fits, how many and the first one's."""
+    info = dict(getattr(first, "fit_info", {}) or {})
+    return info if fits == 1 else {"fits": fits, "first_fit": info}
 
 
 def _origin(model_cls: type) -> str:

@@ -1,13 +1,17 @@
-"""Submissions: predicted rates in the NLB'21 submission layout.
+"""Submissions: predicted rates in the NLB'21 submission layout, and nbench's layout for multi-view tasks.
 
-One HDF5 file holds one group per dataset and bin size (``mc_maze``, ``mc_maze_20``, ``lorenz`` ...), each with
+NLB layout: one HDF5 file holds one group per task (``mc_maze``, ``mc_maze_20``, ``lorenz`` ...), each with
 ``train_rates_heldin``, ``train_rates_heldout``, ``eval_rates_heldin``, ``eval_rates_heldout`` and optionally
 ``eval_rates_heldin_forward`` / ``eval_rates_heldout_forward``. Rates are expected spike counts per bin,
-trials x bins x neurons, in the trial order of the task's tensors. Files are written as float32 (like
-``nlb_tools.make_tensors.save_to_h5``); baselines are scored on the same float32 values, so scoring a written
-file reproduces a run's numbers exactly.
+trials x bins x neurons, in the trial order of the task's tensors; *held-in* are the visible neurons, *held-out*
+the hidden ones. Files are written as float32 (like ``nlb_tools.make_tensors.save_to_h5``); baselines are scored
+on the same float32 values, so scoring a written file reproduces a run's numbers exactly.
 
-nbench extension: an optional ``eval_behavior_pred`` array for models that decode behavior directly.
+nbench layout (tasks of several sessions or queries): one group per view, ``<task>/<session>/<query>``, holding
+the same keys for that view (docs/scoring.md).
+
+nbench extension: ``eval_behavior_pred``, behaviour predicted directly (eval trials x bins x k for continuous
+behaviour, eval trials x 1 labels for categorical behaviour). A group may hold only this array (no rates).
 """
 
 from __future__ import annotations
@@ -35,16 +39,21 @@ ALL_KEYS = RATE_KEYS + EXTENSION_KEYS
 
 @dataclass(eq=False)
 class Submission:
-    """Predicted rates for one submission group (trials x bins x neurons, expected counts per bin)."""
+    """Predictions for one submission group: rates (trials x bins x neurons, expected counts per bin) and/or
+    directly predicted behaviour."""
 
     group: str
-    train_rates_heldin: np.ndarray | None
-    train_rates_heldout: np.ndarray | None
-    eval_rates_heldin: np.ndarray
-    eval_rates_heldout: np.ndarray
+    train_rates_heldin: np.ndarray | None = None
+    train_rates_heldout: np.ndarray | None = None
+    eval_rates_heldin: np.ndarray | None = None
+    eval_rates_heldout: np.ndarray | None = None
     eval_rates_heldin_forward: np.ndarray | None = None
     eval_rates_heldout_forward: np.ndarray | None = None
     eval_behavior_pred: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.arrays().items())
+        return f"Submission(group={self.group!r}, {shapes or 'empty'})"
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays that are present, by key name."""

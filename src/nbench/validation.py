@@ -17,9 +17,10 @@ import numpy as np
 
 from nbench.errors import ValidationError
 from nbench.io import h5_kind, is_array, open_h5_checked, refuse_links
-from nbench.submission import ALL_KEYS, Submission
+from nbench.submission import ALL_KEYS, RATE_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
 from nbench.text import short_list
+from nbench.values import value_problem
 
 #: Largest array accepted before any comparison with a task (elements); MC_Maze's largest is ~45 M.
 MAX_ELEMENTS = 2_000_000_000 // 8
@@ -30,6 +31,8 @@ FORWARD_KEYS = ("eval_rates_heldin_forward", "eval_rates_heldout_forward")
 class GroupSpec:
     """What one submission group must look like. ``None`` sizes are unknown and only checked for consistency.
 
+    ``required`` are the rate keys a group with rates must hold; a group may instead hold no rates and only
+    ``eval_behavior_pred`` when ``behavior_shape`` is set (the task scores directly predicted behaviour).
     ``nan_ok`` maps a key to a boolean (trials x bins) mask of positions where NaN rates are tolerated.
     """
 
@@ -42,12 +45,24 @@ class GroupSpec:
     forward_bins: int | None
     required: tuple[str, ...]
     nan_ok: dict[str, np.ndarray] = field(default_factory=dict)
+    behavior_shape: tuple[int, ...] | None = None
 
     def expected_shape(self, key: str) -> tuple[int | None, ...] | None:
+        if key == "eval_behavior_pred":
+            return self.behavior_shape
         trials = self.n_train if key.startswith("train_") else self.n_eval
         bins = self.forward_bins if key.endswith("_forward") else self.n_bins
         neurons = {"heldin": self.n_heldin, "heldout": self.n_heldout}.get(key.split("_")[2])
-        return None if key == "eval_behavior_pred" else (trials, bins, neurons)
+        return (trials, bins, neurons)
+
+    def missing(self, present: list[str]) -> list[str]:
+        """Required keys absent from ``present`` (a behaviour-only group needs none of the rate keys)."""
+        has_rates = any(k in RATE_KEYS for k in present)
+        if not has_rates and "eval_behavior_pred" in present and self.behavior_shape is not None:
+            return []
+        if not has_rates and not self.required and self.behavior_shape is not None:
+            return ["eval_behavior_pred"]
+        return [k for k in self.required if k not in present]
 
 
 def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> GroupSpec:
@@ -60,9 +75,7 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
     n_heldin = inputs.n_heldin if inputs is not None else _heldin_from_targets(targets, n_heldout)
     forward = targets.eval_spikes_heldin_forward
     forward_bins = inputs.forward_bins if inputs is not None else (None if forward is None else forward.shape[1])
-    required = ("eval_rates_heldin", "eval_rates_heldout")
-    if per_bin_behavior:
-        required = ("train_rates_heldin", "train_rates_heldout") + required
+    required = _required_rates(targets, n_heldin, n_heldout, per_bin_behavior)
     nan_ok = {}
     eval_gap = np.isnan(spikes).all(axis=2)
     if eval_gap.any():
@@ -71,7 +84,51 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
         train_gap = np.isnan(targets.train_behavior[..., 0])
         nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap)
     return GroupSpec(targets.group, n_train, n_eval, n_bins, n_heldin, n_heldout, forward_bins or None, required,
-                     nan_ok)
+                     nan_ok, _behavior_shape(targets))
+
+
+def _required_rates(targets: Targets, n_heldin: int | None, n_heldout: int, per_bin_behavior: bool
+                    ) -> tuple[str, ...]:
+    """The rate keys the declared metrics are computed from (NLB groups: all four, as NLB's layout has them)."""
+    declared = set(targets.metrics)
+    decoded = per_bin_behavior or _decodes_from_train(targets)
+    everything = not declared or decoded or bool(declared & {"psth R2", "tp corr", "rate R2"})
+    need_in = everything or "rate R2 heldin" in declared
+    need_out = everything or bool(declared & {"co-bps", "co-bps per neuron", "rate R2 heldout"})
+    sides = (("eval_rates_heldin", need_in, n_heldin), ("eval_rates_heldout", need_out, n_heldout))
+    keys = [key for key, need, n in sides if need and (n is None or n > 0)]
+    if decoded:
+        keys = ["train_rates_heldin", "train_rates_heldout"] + keys
+    return tuple(keys)
+
+
+def trimmed(sub: Submission, spec: GroupSpec) -> Submission:
+    """``sub`` without the arrays its view does not score (a leave-one-out view needs one neuron's eval rates,
+    not every visible neuron's train and eval rates)."""
+    keep = set(spec.required)
+    if spec.forward_bins:
+        keep |= set(FORWARD_KEYS)
+    if spec.behavior_shape is not None:
+        keep.add("eval_behavior_pred")
+    if not spec.required:
+        keep |= {"eval_rates_heldin", "eval_rates_heldout"}
+    return Submission(sub.group, **{k: v for k, v in sub.arrays().items() if k in keep})
+
+
+def _decodes_from_train(targets: Targets) -> bool:
+    """True when a declared behaviour metric is decoded by a decoder fit on the train rates."""
+    spec = targets.behavior
+    return spec is not None and spec.decoder != "tp_corr" and spec.decoded_metric in targets.metrics
+
+
+def _behavior_shape(targets: Targets) -> tuple[int, ...] | None:
+    """Shape of ``eval_behavior_pred`` when the task scores directly predicted behaviour, else None."""
+    spec = targets.behavior
+    if spec is None or targets.eval_behavior is None or spec.predicted_metric not in targets.metrics:
+        return None
+    if spec.kind == "categorical":
+        return (targets.n_eval, 1)
+    return tuple(targets.eval_behavior.shape)
 
 
 def _heldin_from_targets(targets: Targets, n_heldout: int) -> int | None:
@@ -132,7 +189,7 @@ def validate_submission(sub: Submission, spec: GroupSpec, source: str = "model o
     """Check an in-memory submission (a model's predictions) with the same rules as a file; return it."""
     where = f"{source}: group {spec.group!r}"
     arrays = sub.arrays()
-    missing = [k for k in spec.required if k not in arrays]
+    missing = spec.missing(list(arrays))
     if missing:
         raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
     for key, value in arrays.items():
@@ -143,14 +200,27 @@ def validate_submission(sub: Submission, spec: GroupSpec, source: str = "model o
 
 
 def _check_groups(h5: h5py.File, path: Path, specs: dict[str, GroupSpec], allow_extra: bool) -> None:
+    """Every expected group present (``task`` or, for multi-view tasks, ``task/session/query``), none other."""
+    tops = list(dict.fromkeys(key.split("/")[0] for key in specs))
     found = list(h5.keys())
-    missing = [g for g in specs if g not in found]
+    missing = [key for key in specs if not isinstance(h5.get(key), h5py.Group)]
     if missing:
         raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {short_list(sorted(specs))}; "
                               f"found {short_list(sorted(found))})")
-    extra = [g for g in found if g not in specs]
+    extra = [g for g in found if g not in tops]
     if extra and not allow_extra:
-        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {short_list(sorted(specs))})")
+        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {short_list(sorted(tops))})")
+    nested = [key for key in specs if "/" in key]
+    expected = set(nested) | {key.rsplit("/", 1)[0] for key in nested}
+    for top in {key.split("/")[0] for key in nested}:
+        for session in h5[top]:
+            for name in [f"{top}/{session}"] + [f"{top}/{session}/{q}" for q in _subgroups(h5[top][session])]:
+                if name not in expected:
+                    raise ValidationError(f"{path}: unexpected group {name!r} (expected {short_list(sorted(specs))})")
+
+
+def _subgroups(node: h5py.HLObject) -> list[str]:
+    return list(node) if isinstance(node, h5py.Group) else []
 
 
 def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
@@ -159,7 +229,7 @@ def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
     unknown = [k for k in keys if k not in ALL_KEYS]
     if unknown:
         raise ValidationError(f"{where}: unexpected key {unknown[0]!r} (expected keys among {list(ALL_KEYS)})")
-    missing = [k for k in spec.required if k not in keys]
+    missing = spec.missing(keys)
     if missing:
         raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
     forward = [k for k in FORWARD_KEYS if k in keys]
@@ -218,30 +288,6 @@ def _read_array(obj: h5py.Dataset, path: Path, group: str, key: str) -> np.ndarr
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValidationError(f"{path}: group {group!r} key {key!r}: data unreadable, file damaged or truncated "
                               f"({reason})") from exc
-
-
-def value_problem(values: np.ndarray, nan_ok: bool | np.ndarray = False, *, nonnegative: bool = True,
-                  whole: bool = False) -> str | None:
-    """The first kind of unusable value in ``values``, as ``"<count> <kind> (first at <index>)"``, or None.
-
-    Kinds, in this order: NaN (except where ``nan_ok``: True, False or a mask broadcastable to ``values``),
-    infinite, negative (when ``nonnegative``), fractional (when ``whole``, for spike counts). Submissions and
-    target files are checked by this one function.
-    """
-    nan = np.isnan(values)
-    checks = [("NaN", nan & ~np.broadcast_to(np.asarray(nan_ok, dtype=bool), values.shape)),
-              ("infinite", np.isinf(values))]
-    with np.errstate(invalid="ignore"):
-        if nonnegative:
-            checks.append(("negative", values < 0))
-        if whole:
-            checks.append(("fractional", np.isfinite(values) & (values != np.round(values))))
-    for kind, bad in checks:
-        if bad.any():
-            first = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
-            shown = f" {values[first]:.3g}" if kind in ("negative", "fractional") else ""
-            return f"{int(bad.sum())} {kind} (first{shown} at {first})"
-    return None
 
 
 def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:

@@ -1,12 +1,4 @@
-"""Reference baseline models. Importing this package registers the built-ins (lazily, by name)."""
+"""Reference baseline models behind one :class:`~nbench.baselines.base.Model` protocol.
 
-from nbench.registry import register
-
-register("models", "mean_rate", "nbench.baselines.mean_rate:MeanRateModel",
-         summary="each neuron's mean training rate (the trivial reference)")
-register("models", "smoothing", "nbench.baselines.smoothing:SmoothingModel",
-         summary="NLB spike smoothing + Poisson GLM readout to held-out neurons")
-register("models", "ndt", "nbench.baselines.ndt:NDTModel",
-         summary="Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)")
-register("models", "gpfa", "nbench.baselines.gpfa:GPFAModel",
-         summary="NLB GPFA: elephant GPFA latents, ridge to held-in, Poisson GLM to held-out neurons")
+The built-ins are registered by name in :mod:`nbench._builtins`; a model module is imported only when used.
+"""

@@ -3,24 +3,60 @@
 A model is constructed with its config, a seed, a work directory and a device; ``fit`` sees only
 :class:`~nbench.tasks.base.TaskInputs`; ``predict`` returns an ordinary :class:`~nbench.submission.Submission`,
 so baselines and uploaded files are scored by the same code.
+
+A model declares its :class:`Capabilities`: what it consumes (binned counts, spike times, several sessions at
+once, any query from one fit) and what it produces (rates, behaviour, latents). The runner reads them to refuse a
+task the model cannot serve and to plan the fits: a model that answers any query is fit once per session on
+every unit of the training trials, then predicts each query; other models are fit once per query. A model that
+consumes several sessions gets the views of all sessions in one call to :meth:`Model.fit_sessions`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
+CONSUMES = ("bins", "spike_times", "sessions", "any_query")
+PRODUCES = ("rates", "behavior", "latents")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model consumes and produces.
+
+    Attributes
+    ----------
+    consumes
+        ``"bins"`` (binned counts), ``"spike_times"`` (needs spike times), ``"sessions"`` (one model across
+        several sessions), ``"any_query"`` (answers any query from one fit).
+    produces
+        ``"rates"``, ``"behavior"`` (direct behaviour predictions), ``"latents"``.
+    """
+
+    consumes: frozenset[str] = frozenset({"bins"})
+    produces: frozenset[str] = frozenset({"rates"})
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.consumes) - set(CONSUMES)) | (set(self.produces) - set(PRODUCES))
+        if unknown:
+            raise ValueError(f"unknown capabilities {sorted(unknown)} (consumes {CONSUMES}, produces {PRODUCES})")
+
+    def __str__(self) -> str:
+        return f"consumes {', '.join(sorted(self.consumes))}; produces {', '.join(sorted(self.produces))}"
+
 
 class Model(ABC):
     """Base class of all models.
 
-    Subclasses define ``name``, a dataclass ``Config`` and, optionally, per-task defaults in
-    :meth:`default_config`.
+    Subclasses define ``name``, a dataclass ``Config``, optionally ``capabilities`` and per-family presets
+    (:meth:`preset`).
 
     Parameters
     ----------
@@ -36,6 +72,7 @@ class Model(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, config: Any, seed: int = 0, workdir: Path | None = None, device: str = "cpu") -> None:
         self.config = config
@@ -46,17 +83,24 @@ class Model(ABC):
         self.fit_info: dict[str, Any] = {}
 
     @classmethod
-    def default_config(cls, task_name: str) -> Any:
-        """The model's default config for ``task_name`` (per-dataset defaults live here)."""
-        return cls.Config()
+    def preset(cls, family: str, bin_ms: float | None = None) -> Any | None:
+        """The model's preset config for a dataset family (``"mc_maze_small"``, ``"lorenz"``) at ``bin_ms``
+        (None: the family's native bin width), or None when the model has no preset for it."""
+        return None
 
     @classmethod
-    def make_config(cls, task_name: str, overrides: dict[str, Any] | None = None) -> Any:
-        """Default config for the task with ``overrides`` applied and checked (its ``validate()``, if any);
-        unknown keys and bad values raise ConfigError before any data is loaded."""
+    def default_config(cls, family: str, bin_ms: float | None = None) -> Any:
+        """The preset of ``family``, else the generic defaults (``Config()``)."""
+        preset = cls.preset(family, bin_ms)
+        return preset if preset is not None else cls.Config()
+
+    @classmethod
+    def make_config(cls, family: str, overrides: dict[str, Any] | None = None, bin_ms: float | None = None) -> Any:
+        """Default config for the dataset family with ``overrides`` applied and checked (its ``validate()``, if
+        any); unknown keys and bad values raise ConfigError before any data is loaded."""
         from nbench.config import apply_overrides
 
-        config = apply_overrides(cls.default_config(task_name), overrides or {}, cls.name)
+        config = apply_overrides(cls.default_config(family, bin_ms), overrides or {}, cls.name)
         if callable(getattr(config, "validate", None)):
             config.validate()
         return config
@@ -65,11 +109,24 @@ class Model(ABC):
     def fit(self, inputs: TaskInputs) -> None:
         """Fit on the training part of ``inputs`` (eval held-in spikes may be used as inputs)."""
 
+    def fit_sessions(self, inputs: Sequence[TaskInputs]) -> None:
+        """Fit one model on the views of several sessions (models that consume ``"sessions"``)."""
+        raise NotImplementedError(f"model {self.name!r} does not train across sessions")
+
     @abstractmethod
     def predict(self, inputs: TaskInputs) -> Submission:
-        """Predict rates for train and eval trials of ``inputs``."""
+        """Predict rates (and/or behaviour) for train and eval trials of ``inputs``."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} seed={self.seed} config={self.config!r}>"
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A plain-JSON dict of a dataclass config."""
     return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+
+
+def uses_fallback(model_cls: type[Model], family: str) -> bool:
+    """True when the model has presets for some families but none for ``family`` (generic defaults are used)."""
+    has_presets = model_cls.preset.__func__ is not Model.preset.__func__  # type: ignore[attr-defined]
+    return has_presets and model_cls.preset(family) is None

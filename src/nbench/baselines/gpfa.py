@@ -50,7 +50,6 @@ from nbench.baselines.readout import (
     READOUTS,
     check_choice,
     choose_alpha_cv,
-    defaults_for,
     flat,
     forward_rates,
     poisson_readout,
@@ -239,8 +238,10 @@ class GPFAModel(Model):
     Config = GPFAConfig
 
     @classmethod
-    def default_config(cls, task_name: str) -> GPFAConfig:
-        latent_dim, alpha1 = defaults_for(task_name, GPFA_DEFAULTS, FALLBACK)
+    def preset(cls, family: str, bin_ms: float | None = None) -> GPFAConfig | None:
+        if family not in GPFA_DEFAULTS:
+            return None
+        latent_dim, alpha1 = GPFA_DEFAULTS[family]
         return GPFAConfig(latent_dim=latent_dim, alpha1=alpha1)
 
     def fit(self, inputs: TaskInputs) -> None:
@@ -253,14 +254,17 @@ class GPFAModel(Model):
         heldin = self._heldin_rates(factors, inputs)
         heldout = flat(inputs.train_spikes_heldout)
         alpha2, self.alpha2_scores = cfg.alpha2, {}
-        if alpha2 is None:
+        if alpha2 is None and inputs.n_heldout:
             alpha2, self.alpha2_scores = choose_alpha_cv(heldin["train"], heldout, inputs.n_bins, ALPHA2_GRID)
         train_out, eval_out = poisson_readout(heldin["train"], heldout, [heldin["train"], heldin["eval"]], alpha2,
                                               cfg.readout)
-        shape_in, shape_out = (-1, inputs.n_bins, inputs.n_heldin), (-1, inputs.n_bins, inputs.n_heldout)
-        self._rates = {"train_heldin": heldin["train"].reshape(shape_in),
-                       "eval_heldin": heldin["eval"].reshape(shape_in),
-                       "train_heldout": train_out.reshape(shape_out), "eval_heldout": eval_out.reshape(shape_out)}
+        def shaped(values: np.ndarray, trials: int, neurons: int) -> np.ndarray:
+            return values.reshape(trials, inputs.n_bins, neurons)
+
+        self._rates = {"train_heldin": shaped(heldin["train"], inputs.n_train, inputs.n_heldin),
+                       "eval_heldin": shaped(heldin["eval"], inputs.n_eval, inputs.n_heldin),
+                       "train_heldout": shaped(train_out, inputs.n_train, inputs.n_heldout),
+                       "eval_heldout": shaped(eval_out, inputs.n_eval, inputs.n_heldout)}
         self._forward = forward_rates(inputs)
         self.fit_info = dict(self.gpfa.fit_info, transform_log_likelihood=float(self.gpfa.transform_ll),
                              alpha2=alpha2, alpha2_cv=self.alpha2_scores)

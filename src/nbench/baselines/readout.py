@@ -1,12 +1,12 @@
-"""Pieces shared by the classic baselines (smoothing, GPFA): the Poisson readout to held-out neurons, the
-forward-window rule and per-dataset default lookup.
+"""Pieces shared by the classic baselines (smoothing, GPFA): the Poisson readout to held-out neurons and the
+forward-window rule.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,19 +16,6 @@ from nbench.metrics.poisson import bits_per_spike
 from nbench.tasks.base import TaskInputs
 
 READOUTS = ("batched", "sklearn")
-NLB_DATASETS = ("mc_maze", "mc_rtt", "area2_bump", "dmfc_rsg", "mc_maze_large", "mc_maze_medium", "mc_maze_small")
-
-T = TypeVar("T")
-
-
-def defaults_for(task_name: str, table: Mapping[str, T], fallback: T) -> T:
-    """Per-dataset defaults for a task: the longest dataset name in ``table`` that starts the task name.
-
-    ``mc_maze_small_20`` and ``mc_maze_small`` both get the ``mc_maze_small`` entry, ``mc_maze_20`` the
-    ``mc_maze`` entry; unknown tasks get ``fallback``.
-    """
-    matches = [key for key in table if task_name == key or task_name.startswith(key + "_")]
-    return table[max(matches, key=len)] if matches else fallback
 
 
 def check_choice(value: str, choices: Sequence[str], key: str, model: str) -> None:
@@ -39,7 +26,7 @@ def check_choice(value: str, choices: Sequence[str], key: str, model: str) -> No
 
 def flat(x: np.ndarray) -> np.ndarray:
     """trials x bins x neurons -> (trials*bins) x neurons, float64."""
-    return np.asarray(x, dtype=np.float64).reshape(-1, x.shape[-1])
+    return np.asarray(x, dtype=np.float64).reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
 
 
 def poisson_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[np.ndarray], alpha: float,
@@ -51,6 +38,8 @@ def poisson_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[n
     five times the iterations while it stops at ``max_iter`` (up to 10000). Both minimise the same objective.
     Rows whose target is NaN are left out of the fit.
     """
+    if Y_train.shape[1] == 0:  # nothing hidden (e.g. rate recovery with every neuron observed)
+        return [np.zeros((len(X), 0)) for X in X_pred]
     keep = ~np.isnan(Y_train).any(axis=1)
     X_train, Y_train = X_train[keep], Y_train[keep]
     if readout == "batched":

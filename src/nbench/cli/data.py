@@ -32,7 +32,7 @@ def data() -> None:
       nbench data fetch mc_maze_small
       nbench data fetch mc_maze --test-targets
       nbench data list
-      nbench data import mc_maze_small_val_5ms.h5 --name my_maze
+      nbench data import mc_maze_small_val_5ms.h5 --name my_maze --like mc_maze_small
     """
 
 
@@ -43,19 +43,23 @@ def data() -> None:
 @click.option("--force", is_flag=True, help="Delete files already on disk and download them again.")
 @data_dir_option
 def fetch(names: tuple[str, ...], test_targets: bool, force: bool, data_dir: str | None) -> None:
-    """Download NLB datasets NAMES (pinned DANDI versions), verify their sha256, and cache them.
+    """Download datasets NAMES (pinned DANDI versions), verify their sha256, and cache them.
 
-    An interrupted download resumes where it stopped when the command is run again. Files already on disk are
-    verified instead of downloaded again.
+    NAMES are NLB datasets (mc_maze_small ...), IBL sessions (ibl_03d9a098 ...) or `ibl` (every IBL session
+    nbench knows, about 0.4-1.2 GB each). An interrupted download resumes where it stopped when the command is
+    run again. Files already on disk are verified instead of downloaded again.
     """
+    from nbench.data.ibl.catalog import IBL_SESSIONS
+
     if not names and not test_targets:
         raise click.UsageError("name at least one dataset (see `nbench data list`) or pass --test-targets")
-    for name in names:
-        nlb_dandiset(name)  # every name checked before anything is downloaded
+    for name in names:  # every name checked before anything is downloaded
+        if name != "ibl" and name not in IBL_SESSIONS:
+            nlb_dandiset(name)
     with TransferProgress() as progress:
         for name in names:
             paths = dandi_fetch.fetch(name, data_dir, force=force, progress=progress)
-            spec = NLB_DANDISETS[name]
+            spec = NLB_DANDISETS.get(name) or next(iter(IBL_SESSIONS.values()))
             progress.note(f"{name}: DANDI {spec.dandiset_id}/{spec.version}, {len(paths)} files verified in "
                           f"{dandiset_dir(spec, data_dir)}")
         if test_targets:
@@ -123,9 +127,11 @@ def _status(states: dict[str, dandi_fetch.FileState]) -> str:
 @click.option("--name", required=True, help="Name of the new dataset and of its task.")
 @click.option("--bin-ms", type=float, default=None,
               help="Bin width in ms [default: from an NLB group name, or '<n>ms' in the file name].")
+@click.option("--like", default=None, metavar="DATASET",
+              help="The NLB dataset the file comes from (e.g. mc_maze_small): models use that dataset's presets.")
 @click.option("--force", is_flag=True, help="Replace an earlier import of the same name.")
 @data_dir_option
-def import_(file: Path, name: str, bin_ms: float | None, force: bool, data_dir: str | None) -> None:
+def import_(file: Path, name: str, bin_ms: float | None, like: str | None, force: bool, data_dir: str | None) -> None:
     """Import an nlb_tools tensor .h5 FILE (train_spikes_heldin, ..., eval_spikes_heldout) as a dataset.
 
     The file is validated and copied into the data directory; afterwards `nbench run --task NAME` and
@@ -133,7 +139,7 @@ def import_(file: Path, name: str, bin_ms: float | None, force: bool, data_dir: 
     """
     imported = {d.name for d in list_imported(data_dir)}
     taken = tuple(n for n in registry.names("tasks", data_dir) if n not in imported)
-    found = import_tensors(file, name, data_dir, bin_ms=bin_ms, force=force, taken=taken)
+    found = import_tensors(file, name, data_dir, bin_ms=bin_ms, force=force, taken=taken, like=like)
     shapes = found.meta["shapes"]
     trials, bins, heldin = shapes["train_spikes_heldin"]
     click.echo(f"imported {file} as {name!r}: {trials} train / {shapes['eval_spikes_heldin'][0]} eval trials, "
@@ -141,6 +147,11 @@ def import_(file: Path, name: str, bin_ms: float | None, force: bool, data_dir: 
                f"held-out neurons -> {found.path}")
     if found.meta["ignored_keys"]:
         click.echo(f"ignored keys: {', '.join(found.meta['ignored_keys'])}")
+    from nbench.tasks.imported import family_of
+
+    family = family_of(found)
+    click.echo(f"model presets: the {family} family" if family else
+               "model presets: none (generic defaults); pass --like DATASET if the file comes from an NLB dataset")
     click.echo(f"try: nbench run --task {name} --model smoothing")
 
 

@@ -1,4 +1,4 @@
-"""Terminal output shared by the commands: metric tables."""
+"""Terminal output shared by the commands: metric tables and the per-session / per-query breakdown."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from nbench.results import MetricValue, Record
 
 console = Console()
 err_console = Console(stderr=True)
+#: Sessions with more queries than this show only their pooled row (the record keeps every query).
+MAX_QUERY_ROWS = 12
 
 
 def _fmt(value: MetricValue) -> tuple[str, str]:
@@ -35,9 +37,39 @@ def metrics_table(record: Record) -> Table:
     return table
 
 
+def breakdown_table(record: Record) -> Table | None:
+    """Per session and query (regions, neurons ...): each metric's value and interval; None for single views."""
+    if not record.breakdown:
+        return None
+    names = list(record.metrics)
+    table = Table(title="by session and query (each value: estimate [95% CI])", title_justify="left")
+    table.add_column("session")
+    table.add_column("query")
+    for name in names:
+        table.add_column(name, justify="right")
+    for session, queries in record.breakdown.items():
+        shown = [q for q in queries if q != "(all)"]
+        rows = ([(q, queries[q]) for q in shown] if len(shown) <= MAX_QUERY_ROWS else [])
+        for query, values in rows + [("(all)", queries.get("(all)", {}))]:
+            style = "bold" if query == "(all)" else None
+            label = query if query != "(all)" or len(shown) <= MAX_QUERY_ROWS else f"(all {len(shown)} queries)"
+            table.add_row(session, label, *(_cell(values.get(n)) for n in names), style=style)
+    return table
+
+
+def _cell(value: MetricValue | None) -> str:
+    if value is None:
+        return ""
+    text, ci = _fmt(value)
+    return f"{text} {ci}".strip()
+
+
 def show_record(record: Record, path: object | None = None) -> None:
-    """Print a record's table, its cost and where it was written."""
+    """Print a record's tables, its cost and where it was written (paths never wrapped, so they copy whole)."""
     console.print(metrics_table(record))
+    extra = breakdown_table(record)
+    if extra is not None:
+        console.print(extra)
     cost = record.cost
     parts = [f"{k.removesuffix('_s')} {cost[k]:.2f} s" for k in ("fit_s", "predict_s", "score_s") if k in cost]
     if cost.get("peak_mem_mb") is not None:
@@ -45,4 +77,4 @@ def show_record(record: Record, path: object | None = None) -> None:
     if parts:
         console.print("cost: " + ", ".join(parts))
     if path is not None:
-        console.print(f"record: {path}")
+        console.print(f"record: {path}", soft_wrap=True, highlight=False)

@@ -39,11 +39,12 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
     from rich.console import Console
 
     from nbench.leaderboard.site import build_site
+    from nbench.scoring.entries import score_entry_file
 
     records_dirs = list(records) or [p for p in [_default(None, DEFAULT_RECORDS)] if p is not None]
     submissions = _default(submissions, DEFAULT_SUBMISSIONS)
     with Console(stderr=True).status("building the leaderboard") as status:
-        result = build_site(records_dirs, submissions, out, warn=_warn,
+        result = build_site(records_dirs, submissions, out, score_entry_file, warn=_warn,
                             progress=lambda entry: status.update(f"validating and scoring entry {entry}"))
     click.echo(f"{result.out / 'index.html'}: {result.n_rows} rows from {result.n_records} records "
                f"and {result.n_entries} submission {'entry' if result.n_entries == 1 else 'entries'}, "
@@ -56,8 +57,9 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
 def check(submissions: Path) -> None:
     """Validate and score every submission entry without building the site; print every problem found."""
     from nbench.leaderboard.site import check_entries
+    from nbench.scoring.entries import score_entry_file
 
-    n_ok, n_records, problems = check_entries(submissions, warn=_warn,
+    n_ok, n_records, problems = check_entries(submissions, score_entry_file, warn=_warn,
                                               progress=lambda entry: _warn(f"checking {entry}"))
     for problem in problems:
         _warn(f"error: {problem}")

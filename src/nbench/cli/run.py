@@ -56,7 +56,7 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
                       log=lambda line: click.echo(line, err=True), fresh=fresh)
     if save_submission is not None:
-        write_submission(save_submission, result.submission)
+        write_submission(save_submission, list(result.submissions.values()))
     show_record(result.record, result.record_path)
     if save_submission is not None:
         click.echo(f"submission: {save_submission}")

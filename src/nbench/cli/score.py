@@ -10,8 +10,8 @@ import click
 
 from nbench.cli.display import show_record
 from nbench.cli.outputs import check_outputs
-from nbench.evaluate import score_file
 from nbench.results import write_record
+from nbench.scoring.files import score_file
 
 
 @click.command("score")

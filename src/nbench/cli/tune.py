@@ -14,7 +14,7 @@ from nbench.cli.outputs import check_outputs
 from nbench.config import check_seed
 from nbench.errors import ConfigError
 from nbench.io import atomic_path
-from nbench.runner import make_task
+from nbench.tasks import make_task
 
 
 @click.command("tune")

@@ -1,1 +1,1 @@
-"""Data sources that produce :class:`~nbench.data.container.SpikeData`."""
+"""Data sources: each produces :class:`~nbench.data.recording.Recording` objects (one per session)."""

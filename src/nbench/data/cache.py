@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from nbench.io import write_json_atomic
+from nbench.io import file_sha256, write_json_atomic
 
 ENV_VAR = "NBENCH_DATA_DIR"
 T = TypeVar("T")
@@ -42,15 +42,11 @@ def checksum_path(path: Path) -> Path:
 
 def seal_cache(path: Path) -> None:
     """Record the size and sha256 of the cache file just written at ``path``."""
-    from nbench.results import file_sha256
-
     write_json_atomic(checksum_path(path), {"size": path.stat().st_size, "sha256": file_sha256(path)})
 
 
 def cache_problem(path: Path) -> str | None:
     """Why the cache file at ``path`` cannot be trusted, or None when it matches its recorded sha256."""
-    from nbench.results import file_sha256
-
     try:
         recorded = json.loads(checksum_path(path).read_text())
     except (OSError, ValueError):

@@ -130,21 +130,36 @@ def _text(value: Any) -> str | None:
 def fetch(name: str, root: str | Path | None = None, *, force: bool = False, progress: Any = None,
           api_url: str | None = None, session: Any = None, files: tuple[str, ...] = ("train", "test")
           ) -> list[Path]:
-    """Download (or verify) the NWB files of NLB dataset ``name``; return their paths.
+    """Download (or verify) the NWB files of dataset ``name``; return their paths.
 
-    Existing files are checked (subject/session, size, digest; the digest from the sidecar cache when the file
-    is unchanged) instead of downloaded again; ``force`` deletes and re-downloads them. ``files`` picks
-    ``"train"`` and/or ``"test"``.
+    ``name`` is an NLB dataset (its train and test files; ``files`` picks ``"train"`` and/or ``"test"``), an
+    IBL session (``ibl_03d9a098``) or ``ibl`` (every IBL session nbench knows). Existing files are checked
+    (subject/session, size, digest; the digest from the sidecar cache when the file is unchanged) instead of
+    downloaded again; ``force`` deletes and re-downloads them.
     """
+    from nbench.data.ibl.catalog import IBL_SESSIONS
+
+    if name == "ibl" or name in IBL_SESSIONS:
+        specs = list(IBL_SESSIONS.values()) if name == "ibl" else [IBL_SESSIONS[name]]
+        return [p for spec in specs for p in fetch_assets(spec, {"processed": spec.asset_path}, root, force=force,
+                                                            progress=progress, api_url=api_url, session=session)]
     spec = nlb_dandiset(name)
+    roles = {role: path for role, path in zip(("train", "test"), spec.asset_paths, strict=True) if role in files}
+    return fetch_assets(spec, roles, root, force=force, progress=progress, api_url=api_url, session=session)
+
+
+def fetch_assets(spec: Any, roles: dict[str, str], root: str | Path | None = None, *, force: bool = False,
+                 progress: Any = None, api_url: str | None = None, session: Any = None) -> list[Path]:
+    """Download (or verify) the assets ``roles`` (role -> asset path) of a pinned dandiset recording ``spec``
+    (an NLB dataset or an IBL session: ``name``, ``dandiset_id``, ``version``, ``subject``, ``session_id``,
+    ``asset_paths``)."""
     base = dandiset_dir(spec, root)
     remotes = resolve(spec, api_url)
     write_manifest(base, spec, remotes)
+    by_path = {remote.label: remote for remote in remotes}
     paths = []
-    for role, rel, remote in zip(("train", "test"), spec.asset_paths, remotes, strict=True):
-        if role not in files:
-            continue
-        dest = base / rel
+    for rel in roles.values():
+        dest, remote = base / rel, by_path[rel]
         if force:
             _remove(dest)
         if dest.exists():
@@ -224,13 +239,20 @@ def _remove(dest: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def write_manifest(base: Path, spec: NlbDandiset, remotes: list[RemoteFile]) -> None:
-    """Record what DANDI said about this version (for offline verification by ``nbench data list``)."""
+def write_manifest(base: Path, spec: Any, remotes: list[RemoteFile]) -> None:
+    """Record what DANDI said about this version's assets (for offline verification by ``nbench data list``);
+    assets of other recordings of the same version already in the manifest are kept."""
+    old = {}
+    if (base / MANIFEST).is_file():
+        try:
+            old = json.loads((base / MANIFEST).read_text()).get("assets", {})
+        except (OSError, ValueError):
+            old = {}
     write_json_atomic(base / MANIFEST, {
         "name": spec.name, "dandiset": spec.dandiset_id, "version": spec.version,
         "resolved_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "assets": {r.label: {"asset_id": r.source.get("asset_id"), "size": r.size, "algorithm": r.algorithm,
-                             "digest": r.digest, "url": r.url} for r in remotes},
+        "assets": {**old, **{r.label: {"asset_id": r.source.get("asset_id"), "size": r.size, "algorithm": r.algorithm,
+                                       "digest": r.digest, "url": r.url} for r in remotes}},
     })
 
 

@@ -16,67 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbench.data.cache import data_dir
+from nbench.data.nlb.catalog import NLB_CATALOG, NLBDatasetRow
 from nbench.errors import UnknownNameError
 
-
-@dataclass(frozen=True)
-class NlbDandiset:
-    """One NLB dataset on DANDI.
-
-    Attributes
-    ----------
-    name
-        nbench / NLB dataset name (``"mc_maze_small"``).
-    dandiset_id, version
-        DANDI identifier (``"000140"``) and pinned published version (``"0.220113.0408"``).
-    subject, session_id
-        ``/general/subject/subject_id`` and ``/general/session_id`` of both NWB files; they identify the
-        recording, so a file of another dataset is caught even without a checksum.
-    train_path, test_path
-        Asset paths inside the dandiset.
-    approx_bytes
-        Approximate total size of the two files (shown before download), or None when not known.
-    """
-
-    name: str
-    dandiset_id: str
-    version: str
-    subject: str
-    session_id: str
-    train_path: str
-    test_path: str
-    approx_bytes: int | None = None
-
-    @property
-    def asset_paths(self) -> tuple[str, str]:
-        return (self.train_path, self.test_path)
-
-
-def _jenkins(name: str, dandiset_id: str, version: str, session: str, approx: int | None) -> NlbDandiset:
-    stem = f"sub-Jenkins/sub-Jenkins_ses-{session}_desc-"
-    return NlbDandiset(name, dandiset_id, version, "Jenkins", session,
-                       f"{stem}train_behavior+ecephys.nwb", f"{stem}test_ecephys.nwb", approx)
-
-
-# Versions: the published versions cited with the NLB'21 tools and papers (DOI 10.48324/dandi.<id>/<version>).
-# MC_RTT had no published version in 2022 (NLB used the draft); 0.241017.1444 is its first published version
-# and holds the same assets (asset ids unchanged). Session ids are those in the files' headers; subject ids are
-# the ones DANDI's file names are made from (sub-<subject>). Sizes are the versions' published totals.
-NLB_DANDISETS: dict[str, NlbDandiset] = {d.name: d for d in (
-    _jenkins("mc_maze", "000128", "0.220113.0400", "full", 694_004_935),
-    NlbDandiset("mc_rtt", "000129", "0.241017.1444", "Indy", "20170202_02",
-                "sub-Indy/sub-Indy_desc-train_behavior+ecephys.nwb",
-                "sub-Indy/sub-Indy_desc-test_ecephys.nwb", 50_965_512),
-    NlbDandiset("area2_bump", "000127", "0.220113.0359", "Han", "20171207",
-                "sub-Han/sub-Han_desc-train_behavior+ecephys.nwb", "sub-Han/sub-Han_desc-test_ecephys.nwb",
-                1_823_368_810),
-    NlbDandiset("dmfc_rsg", "000130", "0.220113.0407", "Haydn", "20161211",
-                "sub-Haydn/sub-Haydn_desc-train_ecephys.nwb", "sub-Haydn/sub-Haydn_desc-test_ecephys.nwb",
-                15_673_496),
-    _jenkins("mc_maze_large", "000138", "0.220113.0407", "large", 149_392_888),
-    _jenkins("mc_maze_medium", "000139", "0.220113.0408", "medium", 77_300_692),
-    _jenkins("mc_maze_small", "000140", "0.220113.0408", "small", 29_896_840),
-)}
+#: An NLB dataset on DANDI is a row of the NLB table (:mod:`nbench.data.nlb.catalog`): dandiset id, pinned version,
+#: subject and session ids from the files' headers, the two asset paths and the published size.
+NlbDandiset = NLBDatasetRow
+NLB_DANDISETS: dict[str, NlbDandiset] = dict(NLB_CATALOG)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ import numpy as np
 
 from nbench import __version__
 from nbench.data.cache import data_dir
+from nbench.data.nlb.catalog import NLB_NAMES
 from nbench.errors import DataError, ValidationError
 from nbench.io import atomic_path, h5_kind, is_array, open_h5_checked, refuse_links, write_json_atomic
 
@@ -67,8 +68,7 @@ NEEDS = (("train_spikes_heldout_forward", "train_spikes_heldin_forward"),
 DIM_NAMES = {"R": "train trials", "E": "eval trials", "T": "bins", "F": "forward bins", "I": "held-in neurons",
              "O": "held-out neurons", "K": "behavior columns"}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-NLB_GROUP_RE = re.compile(r"^(mc_maze|mc_rtt|area2_bump|dmfc_rsg|mc_maze_large|mc_maze_medium|mc_maze_small)"
-                          r"(?:_(\d+))?$")
+NLB_GROUP_RE = re.compile(rf"^({'|'.join(NLB_NAMES)})(?:_(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -232,8 +232,8 @@ def check_name(name: str) -> str:
 
 
 def import_tensors(source: str | Path, name: str, root: str | Path | None = None, *,
-                   bin_ms: float | None = None, force: bool = False, taken: tuple[str, ...] = ()
-                   ) -> ImportedDataset:
+                   bin_ms: float | None = None, force: bool = False, taken: tuple[str, ...] = (),
+                   like: str | None = None) -> ImportedDataset:
     """Validate ``source`` and copy it into the data directory as dataset ``name``.
 
     Parameters
@@ -250,9 +250,13 @@ def import_tensors(source: str | Path, name: str, root: str | Path | None = None
         Replace an existing import of the same name.
     taken
         Names that may not be used (the registered tasks).
+    like
+        The NLB dataset the file comes from (``"mc_maze_small"``): model presets of that dataset family apply.
     """
     source = Path(source)
     check_name(name)
+    if like is not None and like not in NLB_NAMES:
+        raise ValidationError(f"--like {like!r}: expected an NLB dataset ({', '.join(NLB_NAMES)})")
     if name in taken:
         raise ValidationError(f"dataset name {name!r} is already a task; choose another --name")
     dest = imported_dir(root) / f"{name}.h5"
@@ -268,6 +272,7 @@ def import_tensors(source: str | Path, name: str, root: str | Path | None = None
             raise ValidationError(str(exc).replace(str(tmp), str(source))) from None
         meta = _sidecar(name, source, sha, tmp.stat().st_size, tensors, bin_ms_for(tensors.group, source.name,
                                                                                      bin_ms))
+        meta["like"] = like
         side.unlink(missing_ok=True)  # the old import disappears before its file is replaced
     try:
         write_json_atomic(side, meta)

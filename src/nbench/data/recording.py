@@ -123,9 +123,10 @@ class SpikeBlock:
     ids
         The source's unit id of each column.
     spike_ms, spike_col
-        Millisecond and column of every observed spike, sorted by millisecond.
+        Millisecond and column of every observed spike, sorted by millisecond (integers on NLB's 1 ms grid;
+        float milliseconds for sources with finer times, e.g. IBL).
     observed
-        Per millisecond of the timeline: True where the block's units were recorded.
+        Per millisecond of the timeline: True where the block's units were recorded (None: always).
     name
         Name of the block within its recording (NLB: ``"heldin"``, ``"heldout"``).
     rows
@@ -135,7 +136,7 @@ class SpikeBlock:
     ids: np.ndarray
     spike_ms: np.ndarray
     spike_col: np.ndarray
-    observed: np.ndarray
+    observed: np.ndarray | None
     name: str = "all"
     rows: np.ndarray | None = None
 
@@ -260,6 +261,19 @@ class GridSeries:
         return self._valid
 
 
+@dataclass(frozen=True, eq=False)
+class TimedSeries:
+    """A continuous series sampled at its own times (seconds on the session timeline), e.g. video motion energy."""
+
+    name: str
+    timestamps: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.timestamps) != len(self.values):
+            raise ValueError(f"series {self.name!r}: {len(self.timestamps)} timestamps, {len(self.values)} values")
+
+
 @dataclass(eq=False)
 class Recording:
     """One session: unit table, trial table, spikes (timeline blocks or trial segments) and behaviour.
@@ -277,7 +291,7 @@ class Recording:
     segments
         Trial-cut binned data, or None for timeline recordings.
     series
-        Continuous behaviour on the timeline, by name.
+        Continuous behaviour on the timeline, by name (on the 1 ms grid, or at its own sample times).
     behavior
         What behaviour the recording holds, and of which kind.
     provenance
@@ -290,7 +304,7 @@ class Recording:
     spikes: tuple[SpikeBlock, ...] = ()
     n_ms: int = 0
     segments: TrialSegments | None = None
-    series: Mapping[str, GridSeries] = field(default_factory=dict)
+    series: Mapping[str, GridSeries | TimedSeries] = field(default_factory=dict)
     behavior: tuple[BehaviorInfo, ...] = ()
     provenance: dict[str, Any] = field(default_factory=dict)
 

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from nbench.leaderboard.entries import Entry
-from nbench.metrics import METRICS
+from nbench.metrics import metric_info
 from nbench.results import MetricValue, Record
 
 INTERVAL_T = "t interval of the mean over seeds"
@@ -182,7 +182,8 @@ def _summaries(records: list[Record], section: str) -> dict[str, MetricSummary]:
     names: dict[str, bool] = {}
     for record in records:
         for name, mv in getattr(record, section).items():
-            names.setdefault(name, METRICS[name].higher_is_better if name in METRICS else mv.higher_is_better)
+            info = metric_info(name)
+            names.setdefault(name, info.higher_is_better if info is not None else mv.higher_is_better)
     out = {}
     for name, higher in names.items():
         samples = [(r.seed, getattr(r, section)[name]) for r in records if name in getattr(r, section)]

@@ -205,19 +205,9 @@ class _Checker:
         return tuple(value)
 
 
-def default_scorer(path: Path, task: str, phase: str | None, seed: int) -> Record:
-    """Validate ``path`` against ``task``'s targets and score it exactly as ``nbench score`` does."""
-    from nbench.evaluate import score_file
-
-    [record] = score_file(path, tasks=(task,), phase=phase, model_name=path.stem, seed=seed,
-                          allow_extra_groups=True)
-    record.submission = {"path": path.name, "sha256": record.submission["sha256"]}
-    return record
-
-
-def entry_records(entry: Entry, scorer: Scorer = default_scorer,
-                  warn: Callable[[str], None] = print) -> list[Record]:
-    """Records of every seed of ``entry``: ``.h5`` files scored on each task, ``.json`` records checked.
+def entry_records(entry: Entry, scorer: Scorer, warn: Callable[[str], None] = print) -> list[Record]:
+    """Records of every seed of ``entry``: ``.h5`` files scored on each task by ``scorer`` (the leaderboard does
+    not score: :func:`nbench.scoring.entries.score_entry_file` does), ``.json`` records checked.
 
     A task whose targets cannot be built here (``DataError``, e.g. NLB data not downloaded) is skipped with a
     warning; every other problem raises a one-line :class:`NbenchError` naming the entry.
@@ -238,7 +228,7 @@ def entry_records(entry: Entry, scorer: Scorer = default_scorer,
 def _checked_record(entry: Entry, seed: int, path: Path) -> Record:
     """A submitted record: ok, for this seed, and for the installed version of a registered task."""
     from nbench import registry
-    from nbench.runner import make_task
+    from nbench.tasks import make_task
 
     record = load_record(path)
     where = f"{path}: record"

@@ -31,15 +31,7 @@ from nbench.errors import NbenchError, ValidationError
 from nbench.io import atomic_path, exchange_paths, remove_stale_temps, temp_prefix
 from nbench.leaderboard import plots
 from nbench.leaderboard.aggregate import INTERVAL_T, GroupKey, aggregate, group_key
-from nbench.leaderboard.entries import (
-    Entry,
-    Scorer,
-    default_scorer,
-    entry_folders,
-    entry_records,
-    load_entries,
-    load_metadata,
-)
+from nbench.leaderboard.entries import Entry, Scorer, entry_folders, entry_records, load_entries, load_metadata
 from nbench.leaderboard.layout import build_layout
 from nbench.results import Record, RecordError, load_records
 from nbench.text import strip_bidi
@@ -59,10 +51,11 @@ class BuildResult:
     files: list[str] = field(default_factory=list)
 
 
-def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: Scorer = default_scorer,
+def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: Scorer,
             warn: Callable[[str], None] = print,
             progress: Callable[[str], None] | None = None) -> tuple[list[tuple[GroupKey, Record]], list[Entry]]:
-    """Load trusted records and validate + score every entry; return ``(key, record)`` pairs and the entries."""
+    """Load trusted records and validate every entry, its files scored by ``scorer``; return ``(key, record)``
+    pairs and the entries."""
     items: list[tuple[GroupKey, Record]] = []
     for folder in records_dirs:
         if not Path(folder).is_dir():
@@ -78,9 +71,9 @@ def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: 
     return items, entries
 
 
-def check_entries(submissions_dir: Path, scorer: Scorer = default_scorer, warn: Callable[[str], None] = print,
+def check_entries(submissions_dir: Path, scorer: Scorer, warn: Callable[[str], None] = print,
                   progress: Callable[[str], None] | None = None) -> tuple[int, int, list[str]]:
-    """Validate and score every entry without stopping at the first bad one.
+    """Validate every entry, its files scored by ``scorer``, without stopping at the first bad one.
 
     Returns the number of entries that passed, their records, and every problem found (one line each; a bad
     record lists all its schema problems).
@@ -99,8 +92,8 @@ def check_entries(submissions_dir: Path, scorer: Scorer = default_scorer, warn: 
     return n_ok, n_records, problems
 
 
-def build_site(records_dirs: Sequence[Path], submissions_dir: Path | None, out_dir: Path,
-               scorer: Scorer = default_scorer, warn: Callable[[str], None] = print,
+def build_site(records_dirs: Sequence[Path], submissions_dir: Path | None, out_dir: Path, scorer: Scorer,
+               warn: Callable[[str], None] = print,
                progress: Callable[[str], None] | None = None) -> BuildResult:
     """Build the site into ``out_dir`` (replacing a previous build there); see the module docstring."""
     out_dir = Path(out_dir)

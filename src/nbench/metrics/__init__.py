@@ -1,67 +1,105 @@
 """Metrics: pure, typed functions with NLB'21-exact definitions, plus their metadata.
 
-``METRICS`` is the single source of truth for metric names (NLB's exact spelling where NLB defines them), their
-direction and whether the scorer attaches a bootstrap 95% confidence interval over eval trials. Functions live in
-the submodules (``poisson``, ``decoding``, ``psth``, ``timing``, ``rates``, ``bootstrap``); see
-``nbench.scoring`` for how targets select them.
+``METRICS`` is the single source of truth for metric ids (NLB's exact spelling where NLB defines them), their
+display names, families, direction and whether the scorer attaches a bootstrap 95% confidence interval over eval
+trials. Behaviour metrics of any behaviour name follow two patterns, ``"<name> R2 (decoded|predicted)"`` and
+``"<name> accuracy (decoded|predicted)"`` (:func:`metric_info`). Tasks declare which metrics they score; the
+functions live in the submodules (``poisson``, ``decoding``, ``classify``, ``psth``, ``timing``, ``rates``,
+``bootstrap``). This package imports nothing else of nbench.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+FAMILIES = ("co-smoothing", "forward", "behavior", "psth", "rates", "reference")
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """Name, direction and meaning of a metric.
+    """Id, direction and meaning of a metric.
 
     Attributes
     ----------
     name
-        Metric name as reported (NLB spelling for NLB metrics).
+        Metric id as reported (NLB spelling for NLB metrics).
     higher_is_better
         Direction used for ranking.
     description
         One-line meaning.
     bootstrap_ci
         True when the scorer reports a bootstrap 95% CI over eval trials for this metric.
-    reference
-        True for reference values that describe the data, not a model (a record's ``reference`` section).
+    family
+        What the metric is about: one of :data:`FAMILIES`.
+    display
+        Short label for tables ("" means the id).
     """
 
     name: str
     higher_is_better: bool
     description: str
     bootstrap_ci: bool = False
-    reference: bool = False
+    family: str = "co-smoothing"
+    display: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.display or self.name
+
+
+def _info(name: str, higher: bool, description: str, family: str, ci: bool = True, display: str = "") -> MetricInfo:
+    return MetricInfo(name, higher, description, ci, family, display)
 
 
 METRICS: dict[str, MetricInfo] = {
     info.name: info
     for info in (
-        MetricInfo("co-bps", True, "co-smoothing bits/spike on held-out neurons of eval trials (NLB population form)",
-                   bootstrap_ci=True),
-        MetricInfo("co-bps per neuron", True,
-                   "co-smoothing bits/spike computed per held-out neuron, then averaged (MtM form)",
-                   bootstrap_ci=True),
-        MetricInfo("fp-bps", True, "forward-prediction bits/spike on all neurons in the forward window (NLB)",
-                   bootstrap_ci=True),
-        MetricInfo("fp-bps per neuron", True, "forward-prediction bits/spike per neuron, averaged (MtM form)",
-                   bootstrap_ci=True),
-        MetricInfo("vel R2", True, "R2 of velocity decoded from all rates by NLB's ridge protocol",
-                   bootstrap_ci=True),
-        MetricInfo("psth R2", True, "R2 of condition-averaged predicted rates against the true PSTHs (NLB)"),
-        MetricInfo("tp corr", False, "mean per-condition correlation of neural speed with produced interval tp "
-                                     "(DMFC_RSG; more negative is better)"),
-        MetricInfo("rate R2 heldin", True, "R2 of predicted against true rates of held-in neurons, per neuron, "
-                                           "averaged (synthetic data)", bootstrap_ci=True),
-        MetricInfo("rate R2 heldout", True, "R2 of predicted against true rates of held-out neurons, per neuron, "
-                                            "averaged (synthetic data)", bootstrap_ci=True),
-        MetricInfo("rate R2 heldin (cond-avg ref)", True,
-                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition",
-                   reference=True),
-        MetricInfo("rate R2 heldout (cond-avg ref)", True,
-                   "reference: rate R2 of the smoothed train-trial average of each eval trial's condition",
-                   reference=True),
+        _info("co-bps", True, "co-smoothing bits/spike on held-out neurons of eval trials (NLB population form)",
+              "co-smoothing"),
+        _info("co-bps per neuron", True,
+              "co-smoothing bits/spike computed per held-out neuron, then averaged (MtM form)", "co-smoothing"),
+        _info("fp-bps", True, "forward-prediction bits/spike on all neurons in the forward window (NLB)", "forward"),
+        _info("fp-bps per neuron", True, "forward-prediction bits/spike per neuron, averaged (MtM form)", "forward"),
+        _info("vel R2", True, "R2 of velocity decoded from all rates by NLB's ridge protocol", "behavior"),
+        _info("psth R2", True, "R2 of condition-averaged predicted rates against the true PSTHs (NLB)", "psth",
+              ci=False),
+        _info("tp corr", False, "mean per-condition correlation of neural speed with produced interval tp "
+                                "(DMFC_RSG; more negative is better)", "behavior", ci=False),
+        _info("rate R2", True, "R2 of predicted against true rates of every observed neuron, per neuron, averaged "
+                               "(synthetic data, all neurons observed)", "rates"),
+        _info("rate R2 heldin", True, "R2 of predicted against true rates of held-in neurons, per neuron, averaged "
+                                      "(synthetic data)", "rates"),
+        _info("rate R2 heldout", True, "R2 of predicted against true rates of held-out neurons, per neuron, "
+                                       "averaged (synthetic data)", "rates"),
+        _info("rate R2 (cond-avg ref)", True,
+              "reference: rate R2 of the smoothed train-trial average of each eval trial's condition", "reference",
+              ci=False),
+        _info("rate R2 heldin (cond-avg ref)", True,
+              "reference: rate R2 of the smoothed train-trial average of each eval trial's condition", "reference",
+              ci=False),
+        _info("rate R2 heldout (cond-avg ref)", True,
+              "reference: rate R2 of the smoothed train-trial average of each eval trial's condition", "reference",
+              ci=False),
+        _info("vel R2 (predicted)", True,
+              "R2 of directly predicted velocity (eval_behavior_pred) on NLB's lagged, observed bins", "behavior"),
     )
 }
+
+_BEHAVIOR = re.compile(r"^(?P<name>[A-Za-z][\w-]{0,40}) (?P<what>R2|accuracy) \((?P<how>decoded|predicted)\)$")
+
+
+def metric_info(name: str) -> MetricInfo | None:
+    """The metadata of metric ``name``: from :data:`METRICS`, or built from a behaviour metric's pattern.
+
+    Returns None for a name nbench does not define.
+    """
+    if name in METRICS:
+        return METRICS[name]
+    match = _BEHAVIOR.match(name)
+    if match is None:
+        return None
+    what = "accuracy of the" if match["what"] == "accuracy" else "R2 of"
+    how = ("decoded from the predicted rates by the task's decoder" if match["how"] == "decoded"
+           else "predicted directly by the model (eval_behavior_pred)")
+    return MetricInfo(name, True, f"{what} {match['name']} {how}", True, "behavior")

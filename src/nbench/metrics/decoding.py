@@ -20,6 +20,7 @@ different alphas within ``TIE_TOLERANCE`` whose eval R2s disagree. The fallback 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -223,3 +224,43 @@ def _flatten(rates: np.ndarray, behavior: np.ndarray, mask: np.ndarray) -> tuple
 def vel_r2_stats(fits: list[DecoderFit], n_eval_trials: int) -> list[R2TrialStats]:
     """Per-trial R2 sufficient statistics of each mask's eval predictions (for bootstrapping vel R2)."""
     return [r2_trial_stats(fit.eval_true, fit.eval_pred, fit.eval_trial, n_eval_trials) for fit in fits]
+
+
+SERIES_ALPHAS = (0.0, 1e1, 1e2, 1e3, 1e4)
+SERIES_FOLDS = 4
+
+
+def decode_series_cv(train_features: np.ndarray, train_behavior: np.ndarray, eval_features: np.ndarray
+                     ) -> np.ndarray:
+    """Each eval trial's behaviour series decoded from its features by cross-validated ridge (MtM's protocol).
+
+    MtM decodes whisker motion energy (one 100-bin series per trial) from the trial's flattened rates with
+    ``GridSearchCV(Ridge(), {"alpha": [0, 1e1, 1e2, 1e3, 1e4]}, cv=4)`` (reference/mtm.md 2.3). Train trials with
+    a NaN anywhere in their series are left out of the fit.
+
+    Parameters
+    ----------
+    train_features, eval_features
+        trials x features.
+    train_behavior
+        train trials x bins x k.
+
+    Returns
+    -------
+    numpy.ndarray
+        eval trials x bins x k.
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    shape = train_behavior.shape[1:]
+    targets = np.asarray(train_behavior, dtype=np.float64).reshape(len(train_behavior), -1)
+    keep = ~np.isnan(targets).any(axis=1)
+    x, y = np.asarray(train_features, dtype=np.float64)[keep], targets[keep]
+    if len(x) < 2:
+        raise ValueError(f"behaviour decoding needs at least 2 training trials with behaviour, got {len(x)}")
+    folds = min(SERIES_FOLDS, len(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # alpha = 0 (in MtM's grid) is ill-conditioned by design
+        search = GridSearchCV(Ridge(), {"alpha": list(SERIES_ALPHAS)}, cv=KFold(folds)).fit(x, y)
+    return search.predict(np.asarray(eval_features, dtype=np.float64)).reshape((len(eval_features),) + shape)

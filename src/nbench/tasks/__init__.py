@@ -1,20 +1,30 @@
-"""Task definitions. Importing this package registers the built-in tasks (lazily, by name)."""
+"""Task definitions: what a task declares, the queries it poses, and the views it builds from recordings.
 
-from nbench.registry import register, register_discoverer
+The built-ins are registered by name in :mod:`nbench._builtins`; datasets imported with `nbench data import`
+are tasks too (:mod:`nbench.tasks.imported`).
+"""
 
-register("tasks", "lorenz", "nbench.tasks.synthetic:SyntheticTask", dataset="lorenz",
-         summary="synthetic Lorenz (NDT-like), 29 neurons, 20 ms: co-smoothing, forward, rate R2")
-register("tasks", "chaotic_rnn", "nbench.tasks.synthetic:SyntheticTask", dataset="chaotic_rnn",
-         summary="synthetic LFADS chaotic RNN, 50 neurons, 10 ms: co-smoothing, forward, rate R2")
+from __future__ import annotations
 
-# NLB'21: seven datasets, each at 5 ms (group name = dataset) and 20 ms (``<dataset>_20``); data from DANDI.
-_NLB = {"mc_maze": "MC_Maze, 182 neurons", "mc_rtt": "MC_RTT, 130 neurons", "area2_bump": "Area2_Bump, 65 neurons",
-        "dmfc_rsg": "DMFC_RSG, 54 neurons", "mc_maze_large": "MC_Maze_Large, 162 neurons",
-        "mc_maze_medium": "MC_Maze_Medium, 152 neurons", "mc_maze_small": "MC_Maze_Small, 142 neurons"}
-for _name, _what in _NLB.items():
-    for _bin in (5, 20):
-        register("tasks", _name if _bin == 5 else f"{_name}_{_bin}", "nbench.tasks.nlb:NLBTask", dataset=_name,
-                 bin_ms=_bin, summary=f"NLB'21 {_what}, {_bin} ms (DANDI; `nbench data fetch {_name}`)")
+from pathlib import Path
 
-# Datasets imported with `nbench data import` are tasks too, found in the data directory at lookup time.
-register_discoverer("tasks", "nbench.tasks.imported:discover")
+from nbench import registry
+from nbench.errors import ValidationError
+from nbench.tasks.base import Task
+
+
+def make_task(name: str, data_dir: str | None = None, targets_path: str | Path | None = None) -> Task:
+    """Instantiate a registered task.
+
+    Tasks that keep data on disk accept ``data_dir``; tasks whose test-phase targets come from a file (NLB)
+    accept ``targets_path``.
+    """
+    factory = registry.get("tasks", name, data_dir=data_dir)
+    kwargs = {key: value for key, value in (("data_dir", data_dir), ("targets_path", targets_path)) if value}
+    try:
+        return factory(**kwargs)
+    except TypeError as exc:
+        if "targets_path" in kwargs and "targets_path" in str(exc):
+            raise ValidationError(f"task {name!r} builds its own targets; a target file applies to NLB tasks "
+                                  "only") from exc
+        raise

@@ -1,9 +1,11 @@
-"""Tasks on imported nlb_tools tensor files (``nbench data import FILE --name NAME``).
+"""Tasks on imported nlb_tools tensor files (``nbench data import FILE --name NAME [--like DATASET]``).
 
 An imported file already holds the split: train trials (held-in and held-out neurons, forward window and
 behavior where present) and eval trials (held-in spikes as input, held-out spikes as truth). Its one phase is
-``val``: fit on the file's train trials, score the file's eval trials. Metrics follow from what the file holds:
-co-bps always; fp-bps when it has eval forward spikes; vel R2 only when it has ``eval_behavior``.
+``val``: fit on the file's train trials, score the file's eval trials. The declared metrics follow from what the
+file holds, fixed at import: co-bps always; fp-bps when it has eval forward spikes; vel R2 when it has per-bin
+``eval_behavior``. The dataset family that model presets are keyed by is the one named at import (``--like``),
+else the NLB dataset of the file's group name; otherwise models use their generic defaults (and say so).
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from nbench.data.nlb.catalog import NLB_CATALOG, parse_nlb_group
 from nbench.data.nlb_tensors import ImportedDataset, list_imported, load_imported, read_imported
-from nbench.tasks.base import Targets, Task, TaskInfo, TaskInputs
+from nbench.data.tensor_recording import tensor_recording
+from nbench.tasks.base import BehaviorSpec, DatasetPin, PreparedTask, Task, TaskInfo
+from nbench.tasks.segments import heldout_query, segment_task
+
+VELOCITY = BehaviorSpec("vel", "continuous", "nlb_ridge")
 
 
 class ImportedTensorTask(Task):
@@ -29,36 +36,35 @@ class ImportedTensorTask(Task):
 
     def __init__(self, name: str, data_dir: str | Path | None = None) -> None:
         self.dataset: ImportedDataset = load_imported(name, data_dir)
+        shapes = self.dataset.meta.get("shapes", {})
+        per_bin = len(shapes.get("train_behavior", ())) == 3
+        metrics = ["co-bps", "co-bps per neuron"]
+        if "eval_spikes_heldin_forward" in shapes:
+            metrics += ["fp-bps", "fp-bps per neuron"]
+        if per_bin and "eval_behavior" in shapes:
+            metrics += [VELOCITY.decoded_metric, VELOCITY.predicted_metric]
+        sha = self.dataset.sha256
         self.info = TaskInfo(
             name=name, dataset=name, bin_ms=self.dataset.bin_ms,
-            version=f"imported-{self.dataset.sha256[:12]}",  # a different file is a different task version
-            description=summary(self.dataset), phases=("val",), main_metric="co-bps",
-        )
+            version=f"imported-{sha[:12]}",  # a different file is a different task version
+            description=summary(self.dataset), phases=("val",), main_metric="co-bps", metrics=tuple(metrics),
+            family=family_of(self.dataset), pin=DatasetPin("imported", name, sha[:12], {self.dataset.path.name: sha}),
+            citation=str(self.dataset.meta.get("source_path", "")), behavior=(VELOCITY,) if per_bin else (),
+            spike_times="jittered")
 
-    def prepare(self, phase: str | None = None) -> tuple[TaskInputs, Targets]:
+    def build(self, phase: str | None = None, *, spike_times: bool = False) -> PreparedTask:
         phase = self.resolve_phase(phase)
-        arrays = read_imported(self.dataset).arrays
-        name, sha = self.info.name, self.dataset.sha256
-        inputs = TaskInputs(
-            task=name, dataset=name, phase=phase, group=name, bin_ms=self.info.bin_ms,
-            train_spikes_heldin=arrays["train_spikes_heldin"], train_spikes_heldout=arrays["train_spikes_heldout"],
-            eval_spikes_heldin=arrays["eval_spikes_heldin"],
-            train_spikes_heldin_forward=arrays.get("train_spikes_heldin_forward"),
-            train_spikes_heldout_forward=arrays.get("train_spikes_heldout_forward"),
-            train_behavior=arrays.get("train_behavior"),
-            dataset_info={"source": "nlb_tools tensors (imported)", "version": sha[:12],
-                          "sha256": {self.dataset.path.name: sha},
-                          "imported_from": self.dataset.meta.get("source_path")},
-        )
-        has_eval_behavior = "eval_behavior" in arrays
-        targets = Targets(
-            group=name, eval_spikes_heldout=arrays["eval_spikes_heldout"],
-            train_behavior=arrays.get("train_behavior") if has_eval_behavior else None,
-            eval_behavior=arrays.get("eval_behavior"),
-            eval_spikes_heldin_forward=arrays.get("eval_spikes_heldin_forward"),
-            eval_spikes_heldout_forward=arrays.get("eval_spikes_heldout_forward"),
-        )
-        return inputs, targets
+        recording = tensor_recording(self.dataset, read_imported(self.dataset))
+        return segment_task(self.info, [recording], phase, heldout_query, spike_times=spike_times)
+
+
+def family_of(dataset: ImportedDataset) -> str:
+    """The family named at import (``--like``), else the NLB dataset of the file's group, else ``""``."""
+    like = dataset.meta.get("like")
+    if isinstance(like, str) and like:
+        return like
+    parsed = parse_nlb_group(str(dataset.meta.get("group") or ""))
+    return parsed[0] if parsed is not None and parsed[0] in NLB_CATALOG else ""
 
 
 def summary(dataset: ImportedDataset) -> str:
@@ -69,8 +75,9 @@ def summary(dataset: ImportedDataset) -> str:
     extras = [k for k, key in (("forward", "eval_spikes_heldin_forward"), ("behavior", "eval_behavior"))
               if key in shapes]
     more = f", eval {'+'.join(extras)}" if extras else ""
+    like = f", like {dataset.meta['like']}" if dataset.meta.get("like") else ""
     return (f"imported nlb_tools tensors, {train[0]}/{evals[0]} train/eval trials, {train[2]} held-in neurons, "
-            f"{dataset.bin_ms:g} ms{more} ({Path(str(dataset.meta.get('source_path', '?'))).name})")
+            f"{dataset.bin_ms:g} ms{more}{like} ({Path(str(dataset.meta.get('source_path', '?'))).name})")
 
 
 def discover(data_dir: str | Path | None = None) -> dict[str, tuple[Any, str]]:

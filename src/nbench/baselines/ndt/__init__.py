@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from nbench.baselines.base import Model, config_to_dict
-from nbench.baselines.ndt.config import NDTConfig
-from nbench.baselines.ndt.config import default_config as _default_config
+from nbench.baselines.ndt.config import NDTConfig, preset_config
 from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
 from nbench.errors import ConfigError, ValidationError
 from nbench.submission import Submission
@@ -47,8 +46,8 @@ class NDTModel(Model):
         self.epoch_callback: Any = None
 
     @classmethod
-    def default_config(cls, task_name: str) -> NDTConfig:
-        return _default_config(task_name)
+    def preset(cls, family: str, bin_ms: float | None = None) -> NDTConfig | None:
+        return preset_config(family, bin_ms)
 
     def fit(self, inputs: TaskInputs) -> None:
         import torch

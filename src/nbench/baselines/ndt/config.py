@@ -182,27 +182,23 @@ _NLB: dict[str, dict[str, Any]] = {
 PRESETS: dict[str, dict[str, Any]] = {**_SYNTHETIC, **_NLB}
 
 
-def preset_name(task_name: str) -> tuple[str | None, int]:
-    """The preset for ``task_name`` and its bin-width factor relative to the preset (4 for 20 ms tasks).
+def default_config(family: str, bin_ms: float | None = None) -> NDTConfig:
+    """The preset of dataset family ``family`` at ``bin_ms``; the authors' generic defaults for other families.
 
-    The longest preset name that the task name equals or starts with (followed by ``_``) wins, so imported
-    tasks such as ``mc_maze_small_val_20ms`` find ``mc_maze_small``; a ``20`` or ``20ms`` token after the
-    preset name marks 20 ms bins.
+    NLB presets give context windows in 5 ms bins; at coarser bins (``mc_maze_20``: 20 ms) they are divided by
+    the ratio of bin widths.
     """
-    for name in sorted(PRESETS, key=len, reverse=True):
-        if task_name == name or task_name.startswith(name + "_"):
-            tokens = task_name[len(name):].split("_")
-            return name, (4 if {"20", "20ms"} & set(tokens) else 1)
-    return None, 1
+    preset = preset_config(family, bin_ms)
+    return preset if preset is not None else NDTConfig()
 
 
-def default_config(task_name: str) -> NDTConfig:
-    """Per-dataset defaults; unknown tasks get the authors' generic defaults."""
-    name, factor = preset_name(task_name)
-    if name is None:
-        return NDTConfig()
-    values = dict(PRESETS[name])
-    if factor != 1 and name in _NLB:
+def preset_config(family: str, bin_ms: float | None = None) -> NDTConfig | None:
+    """The preset of ``family`` at ``bin_ms`` (None: the preset's own bin width), or None without a preset."""
+    if family not in PRESETS:
+        return None
+    values = dict(PRESETS[family])
+    factor = (bin_ms or 5.0) / 5.0 if family in _NLB else 1.0
+    if factor != 1:
         for key in ("context_forward", "context_backward"):
             values[key] = max(1, round(values[key] / factor))
     return dataclasses.replace(NDTConfig(), **values)

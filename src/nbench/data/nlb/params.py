@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nbench.data.nlb.catalog import NLB_BIN_SIZES, NLB_NAMES, nlb_group_name
+
 FORWARD_MS = 200
-BIN_SIZES = (5, 20)
 DMFC_BEHAVIOR_FIELDS = ("is_eye", "theta", "is_short", "ts", "tp")
 
 
@@ -82,8 +83,6 @@ class NLBParams:
         DMFC rules: jittered go alignment, jagged front-padded targets, trial-table behavior, outliers.
     eval_seg_len_ms
         Length of the jagged target window (DMFC), or None.
-    regions
-        ``"maze"`` (unit id's first digit: 1 = PMd, 2 = M1) or one region name for every unit.
     """
 
     name: str
@@ -95,7 +94,6 @@ class NLBParams:
     decode_mask_field: str | None = None
     dmfc: bool = False
     eval_seg_len_ms: int | None = None
-    regions: str = "maze"
 
     @property
     def behavior_names(self) -> tuple[str, ...]:
@@ -114,21 +112,23 @@ _DMFC_TARGET_WINDOW = Window("go_time", None, None, start_field="set_time", end_
 PARAMS: dict[str, NLBParams] = {p.name: p for p in (
     _maze("mc_maze", 100, 70),
     NLBParams("mc_rtt", Window("start_time", 0, 600, allow_overlap=True),
-              Window("start_time", 0, 600, allow_overlap=True), "finger_vel", 140, None, regions="M1"),
+              Window("start_time", 0, 600, allow_overlap=True), "finger_vel", 140, None),
     NLBParams("area2_bump", _AREA2_WINDOW,
               Window("move_onset_time", -100, 500, allow_overlap=True), "hand_vel", -20,
               PSTHSpec(("cond_dir", "ctr_hold_bump"), _AREA2_WINDOW, 40),
-              decode_mask_field="ctr_hold_bump", regions="area2"),
+              decode_mask_field="ctr_hold_bump"),
     NLBParams("dmfc_rsg", Window("go_time", -1500, 0, allow_overlap=True), _DMFC_TARGET_WINDOW, None, None,
               PSTHSpec(("is_eye", "theta", "is_short", "ts"), _DMFC_TARGET_WINDOW, 70, pad="front",
                        seg_len_ms=1500, skip_outliers=True),
-              dmfc=True, eval_seg_len_ms=1500, regions="DMFC"),
+              dmfc=True, eval_seg_len_ms=1500),
     _maze("mc_maze_large", 120, 50),
     _maze("mc_maze_medium", 120, 50),
     _maze("mc_maze_small", 120, 50),
 )}
 
 
-def group_name(dataset: str, bin_ms: int) -> str:
-    """Submission group name: ``mc_maze`` at 5 ms, ``mc_maze_20`` at 20 ms (nlb_tools' suffix rule)."""
-    return dataset if bin_ms == 5 else f"{dataset}_{bin_ms}"
+if tuple(PARAMS) != NLB_NAMES:  # the NLB table is the one list of datasets
+    raise ImportError(f"NLB params {list(PARAMS)} do not match the NLB table {list(NLB_NAMES)}")
+
+BIN_SIZES = NLB_BIN_SIZES
+group_name = nlb_group_name

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nbench.data.nlb.catalog import NLB_CATALOG
 from nbench.data.nlb.nwbread import NWBContent, SeriesRef, read_nwb, read_series
 from nbench.data.nlb.params import DMFC_BEHAVIOR_FIELDS, PARAMS
 from nbench.data.nlb.timeconv import NAT, NS_PER_MS, ms_to_ns
@@ -70,9 +71,9 @@ def _unit_table(blocks: list[SpikeBlock], session: str, dataset: str | None) -> 
 
 def unit_regions(dataset: str | None, ids: np.ndarray) -> np.ndarray:
     """Maze unit ids start with the array (1 = PMd, 2 = M1); other datasets record one area."""
-    if dataset is None or dataset not in PARAMS:
+    if dataset is None or dataset not in NLB_CATALOG:
         return np.full(len(ids), "", dtype=object).astype(str)
-    rule = PARAMS[dataset].regions
+    rule = NLB_CATALOG[dataset].regions
     if rule == "maze":
         return np.where(np.asarray(ids) // 1000 == 1, "PMd", "M1")
     return np.full(len(ids), rule)

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from nbench.data.cache import data_dir, read_verified, seal_cache
-from nbench.data.container import SpikeData
+from nbench.data.recording import Recording, TrialSegments, TrialTable, UnitTable
 from nbench.data.synthetic import chaotic_rnn, lorenz
 from nbench.errors import DataError
 from nbench.io import atomic_path
@@ -68,8 +68,12 @@ def dataset_version(spec: SyntheticSpec) -> str:
     return f"v{GENERATOR_VERSION}-{hashlib.sha256(blob).hexdigest()[:10]}"
 
 
-def load_synthetic(name: str, cache_dir: str | Path | None = None) -> SpikeData:
-    """Load synthetic dataset ``name`` from the cache, generating (and caching) it on first use."""
+def load_synthetic(name: str, cache_dir: str | Path | None = None) -> Recording:
+    """Load synthetic dataset ``name`` from the cache, generating (and caching) it on first use.
+
+    The recording is trial-cut (binned counts, forward window, true rates); its unit table flags the dataset's
+    fixed, seeded held-out neurons (``heldout``) and its trial table holds the split and the condition.
+    """
     if name not in SPECS:
         raise DataError(f"unknown synthetic dataset {name!r} (expected one of {', '.join(SPECS)})")
     spec = SPECS[name]
@@ -80,11 +84,14 @@ def load_synthetic(name: str, cache_dir: str | Path | None = None) -> SpikeData:
         arrays = _build(spec)
         _write_cache(path, arrays)
         seal_cache(path)
-    return SpikeData(
-        name=name, bin_ms=spec.bin_ms, spikes=arrays["spikes"], split=arrays["split"].astype(str),
-        heldout=arrays["heldout"].astype(bool), forward_spikes=arrays["forward_spikes"],
-        conditions=arrays["conditions"], true_rates=arrays["true_rates"],
-        true_forward_rates=arrays["true_forward_rates"],
+    n_units = arrays["spikes"].shape[2]
+    units = UnitTable(session=name, local_id=np.arange(n_units), region=np.full(n_units, ""),
+                      flags={"heldout": arrays["heldout"].astype(bool)})
+    trials = TrialTable({"split": arrays["split"].astype(str), "condition": arrays["conditions"]})
+    segments = TrialSegments(bin_ms=spec.bin_ms, counts=arrays["spikes"], forward=arrays["forward_spikes"],
+                             true_rates=arrays["true_rates"], true_forward_rates=arrays["true_forward_rates"])
+    return Recording(
+        name=name, units=units, trials=trials, segments=segments,
         provenance={"source": "synthetic", "name": name, "version": version,
                     "params": dataclasses.asdict(spec.params), "cache": str(path),
                     "sha256": {"spikes": hashlib.sha256(np.ascontiguousarray(arrays["spikes"]).tobytes()).hexdigest()}},

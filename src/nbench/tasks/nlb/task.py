@@ -7,23 +7,36 @@ keep it at ``<data dir>/nlb/eval_data_test.h5`` (``nbench data fetch --test-targ
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
-from nbench.data.dandisets import nlb_targets_path
+from nbench.data.dandisets import nlb_dandiset, nlb_targets_path
+from nbench.data.nlb.catalog import NLB_CATALOG, parse_nlb_group
 from nbench.data.nlb.params import PARAMS, group_name
-from nbench.errors import DataError, NbenchError, UnknownNameError
-from nbench.io import open_h5_checked
-from nbench.tasks.base import Targets, Task, TaskInfo, TaskInputs
+from nbench.data.nlb.recording import unit_regions
+from nbench.errors import DataError, UnknownNameError
+from nbench.tasks.base import (
+    BehaviorSpec,
+    DatasetPin,
+    PreparedTask,
+    Query,
+    Targets,
+    Task,
+    TaskInfo,
+    TaskInputs,
+    single_view,
+)
 from nbench.tasks.nlb.build import NLBArrays
 from nbench.tasks.nlb.cache import load_arrays, phase_files
 
 TASK_VERSION = "1"
-TITLES = {"mc_maze": "MC_Maze", "mc_rtt": "MC_RTT", "area2_bump": "Area2_Bump", "dmfc_rsg": "DMFC_RSG",
-          "mc_maze_large": "MC_Maze_Large", "mc_maze_medium": "MC_Maze_Medium", "mc_maze_small": "MC_Maze_Small"}
+VELOCITY = BehaviorSpec("vel", "continuous", "nlb_ridge")
+PRODUCED_INTERVAL = BehaviorSpec("tp", "scalar", "tp_corr")
+CITATION = ("Pei et al. 2021, Neural Latents Benchmark '21 (arXiv:2109.04463); data: DANDI {id} "
+            "(CC-BY-4.0)")
 TARGET_KEYS = ("eval_spikes_heldout", "train_behavior", "eval_behavior", "eval_spikes_heldin_forward",
                "eval_spikes_heldout_forward", "train_decode_mask", "eval_decode_mask", "psth", "eval_jitter")
 
@@ -52,14 +65,17 @@ class NLBTask(Task):
         if bin_ms not in (5, 20):
             raise UnknownNameError(f"NLB tasks use 5 or 20 ms bins, not {bin_ms}")
         self.data_dir, self.targets_path, self.use_cache = data_dir, targets_path, use_cache
-        behavior = "tp corr" if PARAMS[dataset].dmfc else "vel R2"
+        row, spec = NLB_CATALOG[dataset], nlb_dandiset(dataset)
+        behavior = nlb_behavior_of(dataset)
         self.info = TaskInfo(
             name=group_name(dataset, bin_ms), dataset=dataset, bin_ms=bin_ms, version=TASK_VERSION,
-            description=f"NLB'21 {TITLES[dataset]} at {bin_ms} ms: co-smoothing, forward prediction, {behavior}"
-                        + (", PSTH" if PARAMS[dataset].psth else ""),
-            phases=("val", "test"), main_metric="co-bps")
+            description=f"NLB'21 {row.title} at {bin_ms} ms: co-smoothing, forward prediction, "
+                        f"{behavior.decoded_metric}" + (", PSTH" if PARAMS[dataset].psth else ""),
+            phases=("val", "test"), main_metric="co-bps", metrics=dataset_metrics(dataset), family=dataset,
+            pin=DatasetPin("DANDI", spec.dandiset_id, spec.version), citation=CITATION.format(id=spec.dandiset_id),
+            behavior=(behavior,), queries="NLB's held-out neurons")
 
-    def prepare(self, phase: str | None = None) -> tuple[TaskInputs, Targets]:
+    def build(self, phase: str | None = None, *, spike_times: bool = False) -> PreparedTask:
         phase = self.resolve_phase(phase)
         if phase == "test":
             phase_files(self.info.dataset, phase, self.data_dir)  # missing NWB files are reported first
@@ -70,7 +86,10 @@ class NLBTask(Task):
         if phase == "val":
             targets = _targets(self.info.name, arrays.targets)
         _check_consistent(inputs, targets)
-        return inputs, targets
+        targets = replace(targets, metrics=self.info.metrics, behavior=self.info.behavior[0])
+        query = Query("heldout", self.info.dataset, np.arange(inputs.n_heldin),
+                      inputs.n_heldin + np.arange(inputs.n_heldout))
+        return single_view(self.info, phase, inputs, targets, query)
 
     def _test_targets(self) -> Targets:
         path = Path(self.targets_path) if self.targets_path else nlb_targets_path(self.data_dir)
@@ -89,44 +108,19 @@ class NLBTask(Task):
             train_spikes_heldin_forward=x["train_spikes_heldin_forward"],
             train_spikes_heldout_forward=x["train_spikes_heldout_forward"], train_behavior=x["train_behavior"],
             train_conditions=arrays.train_conditions, heldin_ids=arrays.heldin_ids,
-            heldout_ids=arrays.heldout_ids, regions_heldin=_regions(self.info.dataset, arrays.heldin_ids),
-            regions_heldout=_regions(self.info.dataset, arrays.heldout_ids), dataset_info=provenance)
+            heldout_ids=arrays.heldout_ids, regions_heldin=unit_regions(self.info.dataset, arrays.heldin_ids),
+            regions_heldout=unit_regions(self.info.dataset, arrays.heldout_ids), dataset_info=provenance,
+            session=self.info.dataset, query="heldout", behavior=self.info.behavior)
 
 
 def read_target_group(path: str | Path, group: str) -> Targets:
-    """The targets of submission group ``group`` in an NLB target file (``eval_data_test.h5``).
+    """The targets of submission group ``group`` in an NLB target file (``eval_data_test.h5``)."""
+    from nbench.tasks.targets_file import read_targets
 
-    Uses the shared reader :func:`nbench.targets_io.read_targets` when available; until then a minimal reader
-    of the NLB target layout (``reference/nlb.md`` 2.3) stands in.
-    """
-    try:
-        from nbench.targets_io import read_targets  # type: ignore[import-not-found]
-    except ImportError:
-        return _read_group(Path(path), group)
     targets = read_targets(path)
     if group not in targets:
         raise DataError(f"{path}: no group {group!r} (groups: {', '.join(sorted(targets))})")
     return targets[group]
-
-
-def _read_group(path: Path, group: str) -> Targets:
-    try:
-        h5 = open_h5_checked(path, "NLB target file")
-    except NbenchError as exc:
-        raise DataError(str(exc)) from None
-    with h5:
-        if group not in h5:
-            raise DataError(f"{path}: no group {group!r} (groups: {', '.join(sorted(h5))})")
-        g = h5[group]
-        for key in g:
-            if isinstance(g.get(key, getlink=True), h5py.ExternalLink):
-                raise DataError(f"{path}: {group}/{key} is an HDF5 external link; external links are refused")
-        if "eval_spikes_heldout" not in g:
-            raise DataError(f"{path}: group {group!r} has no 'eval_spikes_heldout'")
-        arrays = {k: g[k][()] for k in (*TARGET_KEYS, "eval_cond_idx") if k in g}
-    if "eval_cond_idx" in arrays:
-        arrays["eval_cond_idx"] = [np.asarray(v, dtype=np.int64) for v in arrays["eval_cond_idx"]]
-    return _targets(group, arrays)
 
 
 def _targets(group: str, arrays: dict[str, Any]) -> Targets:
@@ -135,12 +129,34 @@ def _targets(group: str, arrays: dict[str, Any]) -> Targets:
     return Targets(group=group, eval_cond_idx=None if cond_idx is None else list(cond_idx), **fields)
 
 
-def _regions(dataset: str, ids: np.ndarray) -> np.ndarray:
-    """Maze unit ids start with the array: 1 = PMd, 2 = M1; other datasets record one area."""
-    rule = PARAMS[dataset].regions
-    if rule == "maze":
-        return np.where(ids // 1000 == 1, "PMd", "M1")
-    return np.full(len(ids), rule)
+def nlb_behavior_of(dataset: str) -> BehaviorSpec:
+    """NLB's scored behaviour: hand or finger velocity (vel R2), or DMFC's produced interval (tp corr)."""
+    return PRODUCED_INTERVAL if PARAMS[dataset].dmfc else VELOCITY
+
+
+def dataset_metrics(dataset: str) -> tuple[str, ...]:
+    """The metrics an NLB task declares: NLB's (co-bps, vel R2 or tp corr, psth R2 where NLB has PSTHs, fp-bps),
+    their MtM per-neuron forms and, for velocity, directly predicted velocity."""
+    behavior = nlb_behavior_of(dataset)
+    metrics = ["co-bps", "co-bps per neuron", behavior.decoded_metric]
+    if PARAMS[dataset].psth is not None:
+        metrics.append("psth R2")
+    metrics += ["fp-bps", "fp-bps per neuron"]
+    if behavior.predicted_metric:
+        metrics.append(behavior.predicted_metric)
+    return tuple(metrics)
+
+
+def nlb_declared_metrics(group: str) -> tuple[str, ...] | None:
+    """The declared metrics of NLB group ``group`` (``"mc_maze_20"``), or None for other names."""
+    parsed = parse_nlb_group(group)
+    return None if parsed is None else dataset_metrics(parsed[0])
+
+
+def nlb_behavior_spec(group: str) -> BehaviorSpec | None:
+    """The scored behaviour of NLB group ``group``, or None for other names."""
+    parsed = parse_nlb_group(group)
+    return None if parsed is None else nlb_behavior_of(parsed[0])
 
 
 def _check_consistent(inputs: TaskInputs, targets: Targets) -> None:

@@ -21,11 +21,14 @@ eval_jitter, train_jitter       per trial shift in bins, int (DMFC)             
 
 nbench extensions (ignored by nlb_tools): ``eval_true_rates_heldin`` / ``eval_true_rates_heldout`` (eval
 trials x bins x neurons, expected counts per bin, for synthetic data) and a subgroup ``nbench_reference`` holding
-one scalar float dataset per reference metric (e.g. ``rate R2 heldout (cond-avg ref)``).
+one scalar float dataset per reference metric (e.g. ``rate R2 heldout (cond-avg ref)``); group attributes
+``nbench_metrics`` (JSON list of the declared metric ids) and ``nbench_behavior`` (JSON ``[name, kind, decoder]``
+of the scored behaviour). A group without ``nbench_metrics`` is scored with the metrics of the NLB task of its
+name; other groups must declare theirs.
 
 Reading checks every declared shape, dtype and size before loading data (a dataset declaring far more bytes than
 the file stores is refused before anything is allocated), then the values with the same rules as submissions
-(:func:`nbench.validation.value_problem`): spike counts are whole numbers >= 0 or NaN, true rates finite and
+(:func:`nbench.values.value_problem`): spike counts are whole numbers >= 0 or NaN, true rates finite and
 >= 0, behaviour finite or NaN, PSTH rows finite and >= 0 or NaN as a whole (neuron 0 marks the row), reference
 values finite. Each problem is one ``ValidationError`` line naming the file, group, key, what was expected and
 what was found. Writing is atomic.
@@ -33,6 +36,7 @@ what was found. Writing is atomic.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -42,12 +46,15 @@ import numpy as np
 
 from nbench.errors import ValidationError
 from nbench.io import atomic_path, h5_kind, is_array, open_h5_checked, refuse_links, storage_problem
-from nbench.tasks.base import Targets
-from nbench.validation import value_problem
+from nbench.metrics import metric_info
+from nbench.tasks.base import BehaviorSpec, Targets
+from nbench.values import value_problem
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_GROUP = "nbench_reference"
+METRICS_ATTR = "nbench_metrics"
+BEHAVIOR_ATTR = "nbench_behavior"
 MAX_DATASET_BYTES = 8 * 2**30
 COUNT_KEYS = ("eval_spikes_heldout", "eval_spikes_heldin_forward", "eval_spikes_heldout_forward")
 #: key -> (what is expected, value_problem arguments)
@@ -220,7 +227,31 @@ def _read_group(path: Path, group: h5py.Group, max_bytes: int) -> Targets:
     cond_idx = None
     if "eval_cond_idx" in r.shapes:
         cond_idx = _index_lists(r, "eval_cond_idx", r.shapes["eval_spikes_heldout"][0])
-    return Targets(group=group.name.lstrip("/"), eval_cond_idx=cond_idx, reference=_read_reference(r), **arrays)
+    metrics, behavior = _declaration(r)
+    return Targets(group=group.name.lstrip("/"), eval_cond_idx=cond_idx, reference=_read_reference(r),
+                   metrics=metrics, behavior=behavior, **arrays)
+
+
+def _declaration(r: _Reader) -> tuple[tuple[str, ...], BehaviorSpec | None]:
+    """The group's declared metrics and behaviour (nbench attributes), checked against nbench's metric table."""
+    metrics: tuple[str, ...] = ()
+    behavior = None
+    raw = r.group.attrs.get(METRICS_ATTR)
+    if raw is not None:
+        try:
+            metrics = tuple(json.loads(raw))
+        except (TypeError, ValueError):
+            raise r.fail(METRICS_ATTR, "a JSON list of metric names", repr(raw)[:60]) from None
+        unknown = [m for m in metrics if not isinstance(m, str) or metric_info(m) is None]
+        if unknown:
+            raise r.fail(METRICS_ATTR, "metric names nbench defines (nbench list metrics)", repr(unknown[0])[:60])
+    raw = r.group.attrs.get(BEHAVIOR_ATTR)
+    if raw is not None:
+        try:
+            behavior = BehaviorSpec(*json.loads(raw))
+        except (TypeError, ValueError):
+            raise r.fail(BEHAVIOR_ATTR, "a JSON [name, kind, decoder]", repr(raw)[:60]) from None
+    return metrics, behavior
 
 
 def read_targets(path: str | Path, *, max_dataset_bytes: int = MAX_DATASET_BYTES) -> dict[str, Targets]:
@@ -258,6 +289,11 @@ def write_targets(path: str | Path, targets: dict[str, Targets], *, compression:
                 rows = np.empty(len(target.eval_cond_idx), dtype=object)
                 rows[:] = [np.asarray(row, dtype=np.int32).ravel() for row in target.eval_cond_idx]
                 group.create_dataset("eval_cond_idx", data=rows, dtype=h5py.vlen_dtype(np.int32))
+            if target.metrics:
+                group.attrs[METRICS_ATTR] = json.dumps(list(target.metrics))
+            if target.behavior is not None:
+                b = target.behavior
+                group.attrs[BEHAVIOR_ATTR] = json.dumps([b.name, b.kind, b.decoder])
             if target.reference:
                 ref = group.create_group(REFERENCE_GROUP)
                 for key, value in target.reference.items():

@@ -1,0 +1,134 @@
+"""Behaviour metrics of one view: decoded from the predicted rates by the task's decoder, or predicted directly.
+
+Decoded (labelled as such; NLB's own names for NLB's decoders):
+
+- ``nlb_ridge``: NLB's ``vel R2`` (:func:`nbench.metrics.decoding.velocity_decoding`), from the train and eval
+  rates of all neurons, one decoder per decode mask;
+- ``tp_corr``: DMFC's ``tp corr`` from the eval rates;
+- ``logistic_cv``: ``<name> accuracy (decoded)``, labels decoded from each trial's flattened rates;
+- ``ridge_cv``: ``<name> R2 (decoded)``, each trial's series decoded from its flattened rates.
+
+Predicted (``eval_behavior_pred``, an nbench extension): ``<name> R2 (predicted)`` on the same lagged, observed
+bins NLB decodes (bins whose first behaviour column is NaN are left out), or ``<name> accuracy (predicted)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbench.metrics.classify import accuracy_per_trial, decode_labels
+from nbench.metrics.decoding import decode_series_cv, vel_r2_stats, velocity_decoding
+from nbench.metrics.rates import r2_from_stats, r2_score_uniform, r2_trial_stats
+from nbench.metrics.timing import tp_correlation
+from nbench.scoring.estimates import Estimate, naming
+from nbench.submission import Submission
+from nbench.tasks.base import BehaviorSpec, Targets
+
+
+def behavior_spec(targets: Targets) -> BehaviorSpec | None:
+    """The scored behaviour of ``targets``: declared by the task, else the NLB task of the group's name."""
+    if targets.behavior is not None:
+        return targets.behavior
+    from nbench.tasks.nlb.task import nlb_behavior_spec
+
+    return nlb_behavior_spec(targets.group)
+
+
+def behavior_estimates(metrics: tuple[str, ...], sub: Submission, targets: Targets,
+                       has_rates: bool) -> dict[str, Estimate]:
+    """Estimates of the declared behaviour metrics that ``sub`` can be scored on."""
+    spec = behavior_spec(targets)
+    if spec is None or targets.eval_behavior is None:
+        return {}
+    out: dict[str, Estimate] = {}
+    if has_rates and spec.decoded_metric in metrics:
+        with naming(targets.group, spec.decoded_metric):
+            out[spec.decoded_metric] = _decoded(spec, sub, targets)
+    if spec.predicted_metric in metrics and sub.eval_behavior_pred is not None:
+        with naming(targets.group, spec.predicted_metric):
+            out[spec.predicted_metric] = _predicted(spec, sub.eval_behavior_pred, targets.eval_behavior)
+    return out
+
+
+
+def _rates(sub: Submission, split: str) -> np.ndarray:
+    """All neurons' rates of ``split`` (held-in, then held-out where the view hides any)."""
+    heldin, heldout = getattr(sub, f"{split}_rates_heldin"), getattr(sub, f"{split}_rates_heldout")
+    if heldin is None:
+        raise ValueError(f"behaviour decoding needs {split}_rates_heldin")
+    if heldout is None or heldout.shape[-1] == 0:
+        return np.asarray(heldin, dtype=np.float64)
+    if heldin.shape[:-1] != heldout.shape[:-1]:
+        raise ValueError(f"{split}_rates_heldin shape {heldin.shape} and {split}_rates_heldout shape "
+                         f"{heldout.shape} differ in trials x bins")
+    return np.concatenate([heldin, heldout], axis=-1, dtype=np.float64)
+
+
+def _decoded(spec: BehaviorSpec, sub: Submission, targets: Targets) -> Estimate:
+    eval_behavior = np.asarray(targets.eval_behavior, dtype=np.float64)
+    eval_rates = _rates(sub, "eval")
+    if spec.decoder == "tp_corr":
+        spikes = np.asarray(targets.eval_spikes_heldout, dtype=np.float64)
+        return Estimate(tp_correlation(spikes, eval_rates, eval_behavior))
+    if targets.train_behavior is None:
+        raise ValueError("targets have eval_behavior but no train_behavior")
+    train_behavior = np.asarray(targets.train_behavior, dtype=np.float64)
+    train_rates = _rates(sub, "train")
+    if spec.decoder == "nlb_ridge":
+        return _nlb_ridge(train_rates, train_behavior, eval_rates, eval_behavior, targets)
+    train_x, eval_x = _flat_trials(train_rates), _flat_trials(eval_rates)
+    if spec.decoder == "logistic_cv":
+        correct = accuracy_per_trial(eval_behavior, decode_labels(train_x, train_behavior, eval_x))
+        return _mean_estimate(correct)
+    pred = decode_series_cv(train_x, train_behavior, eval_x)
+    return _series_r2(pred, eval_behavior)
+
+
+def _nlb_ridge(train_rates: np.ndarray, train_behavior: np.ndarray, eval_rates: np.ndarray,
+               eval_behavior: np.ndarray, targets: Targets) -> Estimate:
+    r2, fits = velocity_decoding(train_rates, train_behavior, targets.train_decode_mask, eval_rates,
+                                 eval_behavior, targets.eval_decode_mask)
+    n_eval = len(eval_rates)
+
+    def resampled(weights: np.ndarray) -> np.ndarray:
+        per_mask = [r2_from_stats(stats, weights) for stats in vel_r2_stats(fits, n_eval)]
+        return np.mean(per_mask, axis=0)
+
+    return Estimate(r2, resampled)
+
+
+def _predicted(spec: BehaviorSpec, pred: np.ndarray, true: np.ndarray) -> Estimate:
+    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    if spec.kind == "categorical":
+        return _mean_estimate(accuracy_per_trial(true, pred))
+    if pred.shape != true.shape:
+        raise ValueError(f"eval_behavior_pred shape {pred.shape} != eval behaviour shape {true.shape}")
+    return _series_r2(pred, true)
+
+
+def _series_r2(pred: np.ndarray, true: np.ndarray) -> Estimate:
+    """R2 (uniform over columns) on the bins whose first true column is observed, bootstrapped over trials."""
+    flat_true = true.reshape(-1, true.shape[-1])
+    flat_pred = pred.reshape(-1, pred.shape[-1])
+    keep = ~np.isnan(flat_true[:, 0])
+    trial = np.repeat(np.arange(true.shape[0]), int(np.prod(true.shape[1:-1], dtype=np.int64)))[keep]
+    value = r2_score_uniform(flat_true[keep], flat_pred[keep])
+    stats = r2_trial_stats(flat_true[keep], flat_pred[keep], trial, true.shape[0])
+    return Estimate(value, lambda weights: r2_from_stats(stats, weights))
+
+
+def _mean_estimate(per_trial: np.ndarray) -> Estimate:
+    """Mean over trials with a value (NaN: no label), bootstrapped over trials."""
+    scored = ~np.isnan(per_trial)
+    values = np.where(scored, per_trial, 0.0)
+
+    def resampled(weights: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (weights @ values) / (weights @ scored.astype(np.float64))
+
+    return Estimate(float(values.sum() / max(scored.sum(), 1)), resampled)
+
+
+def _flat_trials(rates: np.ndarray) -> np.ndarray:
+    """trials x bins x neurons -> trials x (bins * neurons), NaN (unscored bins) as 0."""
+    return np.nan_to_num(rates.reshape(len(rates), -1))
