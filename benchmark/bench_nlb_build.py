@@ -11,9 +11,13 @@ first run of each size dumps its arrays so the parent can check that they are id
     python benchmark/bench_nlb_build.py --sizes 0.0625 0.125 1 2 4 --oracle-sizes 0.0625 0.125
     python benchmark/bench_nlb_build.py --quick           # small smoke run (about 30 s)
 
-Sizes are fractions of MC_Maze's 2,869 trials. The synthetic files are written once into ``--workdir``
-(default ``~/.cache/nbench/bench_nlb``; about 7 GB for the sizes above, 4x alone is 3.9 GB); nlb_tools needs
-about 21 MiB per trial with PSTHs, so it is only run where the machine has the memory (1/8 size: 7.6 GiB).
+Sizes are fractions of the real val-phase shape, MC_Maze's train file (2,295 trials: 1,721 train + 574 val; the
+test file adds 574 more trials, 2,869 in all). Each size also times the I/O floor: a plain h5py read, in a fresh
+process, of every dataset the build reads (units, trials and the behaviour series); the goal is a build within
+3x of that floor and linear in trials (1x / 2x / 4x). User and system CPU seconds are reported beside wall time,
+because the kernel time of large temporaries is part of what is measured. The synthetic files are written once
+into ``--workdir`` (default ``~/.cache/nbench/bench_nlb``; about 0.77 GB per 1x); nlb_tools needs about 21 MiB per
+trial with PSTHs, so it is only run where the machine has the memory (1/8 size: 7.6 GiB).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-FULL_TRIALS = 2869  # MC_Maze: 2,295 train+val and 574 test trials
+FULL_TRIALS = 2295  # MC_Maze's train file (the val phase): 1,721 train + 574 val trials; the test file adds 574
+FLOOR_GROUPS = ("units", "intervals/trials", "processing/behavior")
 HERE = Path(__file__).resolve().parent
 EXACT_KEYS = ("train_spikes_heldin", "train_spikes_heldout", "train_behavior", "train_spikes_heldin_forward",
               "train_spikes_heldout_forward", "eval_spikes_heldin", "t_eval_spikes_heldout", "t_train_behavior",
@@ -61,6 +66,18 @@ def build_nlb_tools(path: Path, bin_ms: int) -> dict[str, np.ndarray]:
     return out
 
 
+def read_floor(path: Path, bin_ms: int) -> dict[str, np.ndarray]:
+    """The I/O floor: a plain h5py read of every dataset the build reads (units, trials, behaviour series)."""
+    import h5py
+
+    arrays: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as h5:
+        for group in FLOOR_GROUPS:
+            h5[group].visititems(lambda name, obj, g=group: arrays.__setitem__(f"{g}/{name}", obj[()])
+                                 if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
 def child(side: str, path: Path, bin_ms: int, dump: Path | None) -> None:
     """One measurement in this (fresh) process; prints a JSON line."""
     import logging
@@ -70,19 +87,24 @@ def child(side: str, path: Path, bin_ms: int, dump: Path | None) -> None:
     logging.disable(logging.WARNING)
     sys.path.insert(0, str(HERE.parent / "tests"))
     sys.path.insert(0, str(HERE.parent / "src"))
-    build = build_ours if side == "nbench" else build_nlb_tools
-    if side == "nbench":
+    build = {"nbench": build_ours, "nlb_tools": build_nlb_tools, "floor": read_floor}[side]
+    if side == "floor":
+        import h5py  # noqa: F401
+    elif side == "nbench":
         import nbench.data.nlb  # noqa: F401  (imports outside the timed region, as for nlb_tools)
     else:
         import nlb_tools.make_tensors  # noqa: F401
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     arrays = build(path, bin_ms)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    peak = after.ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if dump is not None:
         _dump(arrays, dump)
-    print(json.dumps({"wall_s": wall, "peak_mib": peak, "workers_peak_mib": workers}))
+    print(json.dumps({"wall_s": wall, "user_s": after.ru_utime - before.ru_utime,
+                      "sys_s": after.ru_stime - before.ru_stime, "peak_mib": peak, "workers_peak_mib": workers}))
 
 
 def _dump(arrays: dict, path: Path) -> None:
@@ -146,14 +168,14 @@ def run(sizes: list[float], oracle_sizes: list[float], runs: int, bin_ms: int, w
     for size in sizes:
         n = max(8, round(FULL_TRIALS * size))
         path = generate(n, workdir)
-        row = {"trials": n, "file_mb": path.stat().st_size / 1e6, "nbench": [], "nlb_tools": []}
-        sides = ["nbench"] + (["nlb_tools"] if size in oracle_sizes else [])
+        row = {"trials": n, "file_mb": path.stat().st_size / 1e6, "floor": [], "nbench": [], "nlb_tools": []}
+        sides = ["floor", "nbench"] + (["nlb_tools"] if size in oracle_sizes else [])
         for i in range(runs):
             for side in sides:
                 if side == "nlb_tools" and available_mib() < 20_000 * size * 4 + 2_000:
                     row["skipped"] = f"nlb_tools: only {available_mib():.0f} MiB available"
                     continue
-                dump = workdir / f"{side}_{n}.npz" if i == 0 else None
+                dump = workdir / f"{side}_{n}.npz" if i == 0 and side != "floor" else None
                 row[side].append(measure(side, path, bin_ms, dump))
                 print(f"{n} trials {side} run {i + 1}: {row[side][-1]}", flush=True)
         if row["nlb_tools"]:
@@ -167,11 +189,14 @@ def _median(rows: list[dict], key: str) -> float:
 
 
 def table(results: dict) -> str:
-    lines = ["| trials | file MB | nbench wall s | nlb_tools wall s | speed-up | nbench peak MiB | "
-             "nlb_tools peak MiB (pool workers) | memory ratio | arrays |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| trials | file MB | h5py floor wall s (user+sys) | nbench wall s (user+sys) | x floor | "
+             "nlb_tools wall s | speed-up | nbench peak MiB | nlb_tools peak MiB (pool workers) | memory ratio | "
+             "arrays |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in results["sizes"].values():
         ours_t, ours_m = _median(row["nbench"], "wall_s"), _median(row["nbench"], "peak_mib")
+        floor_t = _median(row["floor"], "wall_s")
+        cpu = {side: _median(row[side], "user_s") + _median(row[side], "sys_s") for side in ("floor", "nbench")}
         ref_t, ref_m = _median(row["nlb_tools"], "wall_s"), _median(row["nlb_tools"], "peak_mib")
         workers = _median(row["nlb_tools"], "workers_peak_mib")
         check = row.get("check")
@@ -179,7 +204,8 @@ def table(results: dict) -> str:
             f"{len(check['identical'])} identical, {len(check['different'])} differ; PSTH rel. diff "
             f"{check['psth_max_rel_diff']:.1e}")
         ref = "-" if np.isnan(ref_t) else f"{ref_t:.1f}"
-        lines.append(f"| {row['trials']} | {row['file_mb']:.0f} | {ours_t:.2f} | {ref} | "
+        lines.append(f"| {row['trials']} | {row['file_mb']:.0f} | {floor_t:.2f} ({cpu['floor']:.2f}) | "
+                     f"{ours_t:.2f} ({cpu['nbench']:.2f}) | {ours_t / floor_t:.1f}x | {ref} | "
                      f"{'-' if np.isnan(ref_t) else f'{ref_t / ours_t:.0f}x'} | {ours_m:.0f} | "
                      f"{'-' if np.isnan(ref_m) else f'{ref_m:.0f} ({workers:.0f})'} | "
                      f"{'-' if np.isnan(ref_m) else f'1/{ref_m / ours_m:.0f}'} | {arrays} |")
@@ -212,13 +238,13 @@ def scaling(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--child", choices=["nbench", "nlb_tools"])
+    parser.add_argument("--child", choices=["nbench", "nlb_tools", "floor"])
     parser.add_argument("--generate", type=int, metavar="TRIALS", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path)
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--bin", type=int, default=5)
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.0625, 0.125, 1, 2, 4])
-    parser.add_argument("--oracle-sizes", type=float, nargs="+", default=[0.0625, 0.125])
+    parser.add_argument("--oracle-sizes", type=float, nargs="*", default=[0.0625, 0.125])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "nbench" / "bench_nlb")
     parser.add_argument("--quick", action="store_true", help="sizes 1/64 and 1/32, one run each")
@@ -236,7 +262,10 @@ def main() -> None:
         args.sizes, args.oracle_sizes, args.runs = [1 / 64, 1 / 32], [1 / 64, 1 / 32], 1
     results = run(args.sizes, args.oracle_sizes, args.runs, args.bin, args.workdir)
     (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
-    print(f"\nval phase, {args.bin} ms, incl. PSTH; medians of {args.runs} runs\n")
+    sys.path.insert(0, str(HERE))
+    from bench_common import load_average
+
+    print(f"\nval phase, {args.bin} ms, incl. PSTH; medians of {args.runs} runs; {load_average()}\n")
     print(table(results))
     print(scaling(results))
 

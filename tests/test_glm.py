@@ -44,7 +44,7 @@ def objective(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, alpha: floa
 @pytest.mark.parametrize("hessian_rows", [100000, 400])  # exact Newton; row subset + preconditioned CG
 def test_same_optimum_as_tightly_converged_sklearn(alpha: float, hessian_rows: int) -> None:
     X, Y = make_problem(3000, 12, 4, seed=1)
-    glm = PoissonGLM(alpha=alpha, hessian_rows=hessian_rows).fit(X, Y)
+    glm = PoissonGLM(alpha=alpha, hessian_rows=hessian_rows, decrement_rtol=0).fit(X, Y)  # to |gradient| 1e-8
     coef, icpt = sklearn_fit(X, Y, alpha, tol=1e-10)
     assert glm.converged_.all() and (glm.grad_max_ < 1e-6).all()
     np.testing.assert_allclose(glm.coef_, coef, atol=2e-6)
@@ -69,10 +69,28 @@ def test_co_bps_within_0_002_of_the_nlb_sklearn_recipe(alpha: float) -> None:
 def test_row_subset_path_reaches_the_exact_newton_answer() -> None:
     X, Y = make_problem(5000, 15, 5, seed=3)
     exact = PoissonGLM(alpha=0.01, hessian_rows=10**6).fit(X, Y)
-    subset = PoissonGLM(alpha=0.01, hessian_rows=500).fit(X, Y)
+    subset = PoissonGLM(alpha=0.01, hessian_rows=500, decrement_rtol=0).fit(X, Y)
     assert subset.n_hvp_ > 0 and exact.n_hvp_ == 0
     np.testing.assert_allclose(subset.coef_, exact.coef_, atol=1e-6)
     np.testing.assert_allclose(subset.intercept_, exact.intercept_, atol=1e-6)
+
+
+def test_decrement_stop_is_at_the_optimum_objective() -> None:
+    """Stopping on the estimated Newton decrement leaves each objective within ~1e-9 relative of its minimum,
+    whatever the scale of the features (tiny features have tiny gradients long before the optimum)."""
+    for scale in (1.0, 0.01):
+        X, Y = make_problem(5000, 15, 5, seed=3)
+        X = (X - X.mean(axis=0)) * scale
+        tight = PoissonGLM(alpha=1e-4 * scale**2, hessian_rows=500, decrement_rtol=0, tol=1e-12).fit(X, Y)
+        default = PoissonGLM(alpha=1e-4 * scale**2, hessian_rows=500).fit(X, Y)
+        for j in range(Y.shape[1]):
+            f_tight = objective(X, Y[:, j], tight.coef_[:, j], tight.intercept_[j], 1e-4 * scale**2)
+            gap = objective(X, Y[:, j], default.coef_[:, j], default.intercept_[j], 1e-4 * scale**2) - f_tight
+            assert -1e-14 < gap < 3e-9 * abs(f_tight)
+        coef, icpt = sklearn_fit(X, Y, 1e-4 * scale**2, tol=1e-4)  # NLB's readout: sklearn's default tolerance
+        for j in range(Y.shape[1]):
+            assert (objective(X, Y[:, j], default.coef_[:, j], default.intercept_[j], 1e-4 * scale**2)
+                    <= objective(X, Y[:, j], coef[:, j], icpt[j], 1e-4 * scale**2))
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")

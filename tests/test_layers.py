@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "nbench"
-LEVEL = {"errors": 0, "metrics": 0, "text": 0, "io": 1, "config": 1, "values": 1, "registry": 3, "_builtins": 2,
-         "data": 2, "record_schema": 3, "results": 3, "submission": 3, "tasks": 4, "baselines": 5, "testing": 5,
-         "validation": 5, "scoring": 6, "fitting": 6, "provenance": 5, "tuning": 6, "runner": 7, "leaderboard": 8,
-         "cli": 9, "__main__": 10}
+LEVEL = {"errors": 0, "metrics": 0, "text": 0, "io": 1, "h5chunks": 1, "config": 1, "values": 1, "registry": 3,
+         "_builtins": 2, "data": 2, "record_schema": 3, "results": 3, "submission": 3, "tasks": 4, "baselines": 5,
+         "testing": 5, "validation": 5, "scoring": 6, "fitting": 6, "provenance": 5, "tuning": 6, "runner": 7,
+         "leaderboard": 8, "cli": 9, "__main__": 10}
 
 
 def _imports(path: Path) -> set[str]:

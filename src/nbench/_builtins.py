@@ -20,6 +20,10 @@ MODELS: tuple[tuple[str, str, str], ...] = (
      "NLB GPFA: elephant GPFA latents, ridge to held-in, Poisson GLM to held-out neurons"),
     ("ndt", "nbench.baselines.ndt:NDTModel",
      "Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)"),
+    ("mtm", "nbench.baselines.mtm:MTMModel",
+     "MtM: multi-task masking with prompts, across sessions, any query from one fit (Zhang et al. 2024)"),
+    ("mtm_temporal", "nbench.baselines.mtm:MTMTemporalModel",
+     "MtM's backbone trained with temporal masking only (the NDT objective): MtM's comparison"),
 )
 
 _SYNTHETIC = "nbench.tasks.synthetic:SyntheticTask"

@@ -75,6 +75,24 @@ class Submission:
         return Submission(**values)
 
 
+def joined_neurons(heldin: np.ndarray, heldout: np.ndarray) -> np.ndarray:
+    """Held-in then held-out neurons on the last axis as one array (float32 if both are, else float64).
+
+    When the two are the adjacent halves of one C-contiguous buffer (as ``load_submission`` reads them), that
+    buffer is returned without copying; otherwise the arrays are concatenated (one pass, cast on the way).
+    """
+    dtype = np.float32 if heldin.dtype == heldout.dtype == np.float32 else np.float64
+    base = heldin.base
+    if (isinstance(base, np.ndarray) and base is heldout.base and base.dtype == dtype and base.ndim >= 1
+            and base.flags.c_contiguous and heldin.dtype == heldout.dtype == dtype
+            and base.shape == heldin.shape[:-1] + (heldin.shape[-1] + heldout.shape[-1],)
+            and heldin.ctypes.data == base.ctypes.data
+            and heldout.ctypes.data == base.ctypes.data + heldin.shape[-1] * base.itemsize
+            and heldin.strides == heldout.strides == base.strides):
+        return base
+    return np.concatenate([heldin, heldout], axis=-1, dtype=dtype)
+
+
 def write_submission(path: str | Path, submissions: Submission | Iterable[Submission]) -> Path:
     """Write one or more submission groups to an NLB-layout ``.h5`` file atomically (float32, gzip)."""
     subs = [submissions] if isinstance(submissions, Submission) else list(submissions)

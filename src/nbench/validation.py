@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from nbench.errors import ValidationError
+from nbench.h5chunks import read_into
 from nbench.io import h5_kind, is_array, open_h5_checked, refuse_links
 from nbench.submission import ALL_KEYS, RATE_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
@@ -178,7 +179,7 @@ def load_submission(path: str | Path, specs: dict[str, GroupSpec], *, allow_extr
         for name, spec in specs.items():
             group = h5[name]
             _check_group_layout(group, path, spec)
-            arrays = {key: _read_array(group[key], path, name, key) for key in group}
+            arrays = _read_group(group, path, name)
             for key, value in arrays.items():
                 _check_values(value, path, name, key, spec.nan_ok.get(key))
             subs[name] = Submission(group=name, **{k: arrays.get(k) for k in ALL_KEYS})
@@ -281,10 +282,42 @@ def _check_consistency(group: h5py.Group, where: str) -> None:
             raise ValidationError(f"{where}: key {b!r} has {dims[b][axis]} {what}, but {a!r} has {dims[a][axis]}")
 
 
-def _read_array(obj: h5py.Dataset, path: Path, group: str, key: str) -> np.ndarray:
+def _read_group(group: h5py.Group, path: Path, name: str) -> dict[str, np.ndarray]:
+    """Every dataset of ``group``: float32 data stay float32 (exact, half the memory; the metrics cast to
+    float64 where they compute), any other numeric type becomes float64.
+
+    A held-in / held-out pair of the same split (shapes already checked to agree in trials x bins) is read
+    into one trials x bins x (held-in + held-out) buffer and returned as its two views, so that the scorer
+    gets the all-neuron array it needs without concatenating (``nbench.submission.joined_neurons``).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for heldin_key in [k for k in group if "_heldin" in k]:
+        heldout_key = heldin_key.replace("_heldin", "_heldout")
+        heldin, heldout = group[heldin_key], group.get(heldout_key)
+        if heldout is None or heldin.ndim != 3 or heldin.shape[:2] != heldout.shape[:2]:
+            continue
+        n_in = heldin.shape[2]
+        both = np.empty(heldin.shape[:2] + (n_in + heldout.shape[2],), dtype=_read_dtype(heldin, heldout))
+        _read_into(heldin, both, np.s_[..., :n_in], path, name, heldin_key)
+        _read_into(heldout, both, np.s_[..., n_in:], path, name, heldout_key)
+        arrays[heldin_key], arrays[heldout_key] = both[..., :n_in], both[..., n_in:]
+    for key in group:
+        if key not in arrays:
+            obj = group[key]
+            arrays[key] = np.empty(obj.shape, dtype=_read_dtype(obj))
+            _read_into(obj, arrays[key], np.s_[...], path, name, key)
+    return arrays
+
+
+def _read_dtype(*datasets: h5py.Dataset) -> type:
+    return np.float32 if all(d.dtype == np.float32 for d in datasets) else np.float64
+
+
+def _read_into(obj: h5py.Dataset, out: np.ndarray, where: tuple, path: Path, group: str, key: str) -> None:
+    """Read dataset ``obj`` into ``out[where]``, cast on the way (chunks inflated in parallel)."""
     try:
-        return np.asarray(obj[()], dtype=np.float64)
-    except (OSError, ValueError) as exc:
+        read_into(obj, out, where)
+    except (OSError, ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValidationError(f"{path}: group {group!r} key {key!r}: data unreadable, file damaged or truncated "
                               f"({reason})") from exc

@@ -13,6 +13,13 @@ def value_problem(values: np.ndarray, nan_ok: bool | np.ndarray = False, *, nonn
     infinite, negative (when ``nonnegative``), fractional (when ``whole``, for spike counts). Submissions and
     target files are checked by this one function.
     """
+    if not values.size:
+        return None
+    # Fast path, two reductions without temporaries: min and max propagate NaN, so both are finite only when
+    # every value is.
+    low, high = values.min(), values.max()
+    if np.isfinite(low) and np.isfinite(high) and (low >= 0 or not nonnegative) and not whole:
+        return None
     nan = np.isnan(values)
     checks = [("NaN", nan & ~np.broadcast_to(np.asarray(nan_ok, dtype=bool), values.shape)),
               ("infinite", np.isinf(values))]

@@ -53,21 +53,27 @@ def poisson_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[n
 
 def _sklearn_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[np.ndarray],
                      alpha: float) -> list[np.ndarray]:
+    coef, intercept = sklearn_poisson_fit(X_train, Y_train, alpha)
+    return [np.exp(np.asarray(X, dtype=np.float64) @ coef + intercept) for X in X_pred]
+
+
+def sklearn_poisson_fit(X: np.ndarray, Y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """NLB's readout verbatim: one ``PoissonRegressor(alpha, max_iter=500)`` per column of ``Y``, refit with five
+    times the iterations while it stops at ``max_iter`` (up to 10000); weights (features x columns), intercepts."""
     from sklearn.linear_model import PoissonRegressor
 
-    preds: list[list[np.ndarray]] = [[] for _ in X_pred]
-    for j in range(Y_train.shape[1]):
+    coef, intercept = np.zeros((X.shape[1], Y.shape[1])), np.zeros(Y.shape[1])
+    for j in range(Y.shape[1]):
         max_iter = 500
         while True:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning; handled by the refit below
-                model = PoissonRegressor(alpha=alpha, max_iter=max_iter).fit(X_train, Y_train[:, j])
+                model = PoissonRegressor(alpha=alpha, max_iter=max_iter).fit(X, Y[:, j])
             if model.n_iter_ < max_iter or max_iter >= 10000:
                 break
             max_iter *= 5
-        for out, X in zip(preds, X_pred, strict=True):
-            out.append(model.predict(X))
-    return [np.stack(p, axis=1) if p else np.zeros((X.shape[0], 0)) for p, X in zip(preds, X_pred, strict=True)]
+        coef[:, j], intercept[j] = model.coef_, model.intercept_
+    return coef, intercept
 
 
 def choose_alpha_cv(X: np.ndarray, Y: np.ndarray, n_bins: int, grid: Sequence[float],

@@ -20,7 +20,10 @@ different alphas within ``TIE_TOLERANCE`` whose eval R2s disagree. The fallback 
 from __future__ import annotations
 
 import logging
+import os
 import warnings
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -55,7 +58,7 @@ def drop_unobserved(rates: np.ndarray, behavior: np.ndarray) -> tuple[np.ndarray
         rates, behavior = rates[keep], behavior[keep]
     if np.isnan(behavior).any():
         raise ValueError("behavior has NaN in columns other than 0 where column 0 is observed")
-    if np.isnan(rates).any() or np.isinf(rates).any():
+    if rates.size and not (np.isfinite(rates.min()) and np.isfinite(rates.max())):  # min/max propagate NaN
         raise ValueError("non-finite rate predictions found within the decoded bins")
     return rates, behavior, keep
 
@@ -71,7 +74,8 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
                          eval_y: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Fit NLB's cross-validated ridge on train samples and score it on eval samples.
 
-    All arrays are samples x features / outputs with NaN-behaviour samples already dropped.
+    All arrays are samples x features / outputs with NaN-behaviour samples already dropped. Rates may be
+    float32 (as read from a submission file): they are cast to float64 chunk by chunk, before any arithmetic.
 
     Returns
     -------
@@ -89,14 +93,16 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
         return _sklearn_decoder(train_x, train_y, eval_x, eval_y)
     # One BLAS thread: the products here are small enough that threads gain little on an idle machine, and
     # a p x p eigh or a 48k x 182 Gram ran 4-300x slower multi-threaded on a loaded 2-core machine (measured).
-    with threadpool_limits(limits=1):
-        x_mean, y_mean = train_x.mean(axis=0), train_y.mean(axis=0)
-        centred_x, centred_y = train_x - x_mean, train_y - y_mean  # one copy; every block below is a view
+    # Folds are independent, so they are shared among a few Python threads instead (numpy releases the GIL).
+    with threadpool_limits(limits=1), ThreadPoolExecutor(min(N_FOLDS, os.cpu_count() or 1)) as pool:
+        x_mean, y_mean = train_x.mean(axis=0, dtype=np.float64), train_y.mean(axis=0)
         folds = list(pairwise(bounds))
-        blocks = [_BlockSums.of(centred_x[a:b], centred_y[a:b]) for a, b in folds]
-        means = _cv_r2(blocks, folds, centred_x, train_y, y_mean).mean(axis=0)
+        blocks = list(pool.map(lambda f: _BlockSums.of(_Centred(x_mean), train_x[f[0]:f[1]],
+                                                       train_y[f[0]:f[1]] - y_mean), folds))
+        cv = list(pool.map(lambda f: _fold_r2(blocks, f, x_mean, train_x, train_y, y_mean), range(len(folds))))
+        means = np.mean(cv, axis=0)
         candidates = np.flatnonzero(means >= means.max() - TIE_TOLERANCE)
-        preds = _BlockSums.total(blocks).predict(eval_x - x_mean, ALPHAS[candidates]) + y_mean
+        preds = _BlockSums.total(blocks).predict(_Centred(x_mean), eval_x, ALPHAS[candidates]) + y_mean
     scores = [r2_score_uniform(eval_y, preds[:, i]) for i in range(len(candidates))]
     if max(scores) - min(scores) > AGREEMENT:
         logger.debug("vel R2: near-tied alphas disagree on eval, using scikit-learn's grid search")
@@ -106,18 +112,16 @@ def fit_and_eval_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.nd
     return float(scores[i]), preds[:, i], float(ALPHAS[best])
 
 
-def _cv_r2(blocks: list[_BlockSums], folds: list[tuple[int, int]], centred_x: np.ndarray, train_y: np.ndarray,
-           y_mean: np.ndarray) -> np.ndarray:
-    """Test-fold R2 (sklearn rules, uniform average over outputs) of every fold and alpha: folds x alphas."""
-    cv = np.empty((len(folds), len(ALPHAS)))
-    for f, (a, b) in enumerate(folds):
-        system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != f])
-        pred = system.predict(centred_x[a:b], ALPHAS) + y_mean
-        y_test = train_y[a:b]
-        numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
-        denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
-        cv[f] = r2_force_finite(numerator, denominator).mean(axis=1)
-    return cv
+def _fold_r2(blocks: list[_BlockSums], fold: int, x_mean: np.ndarray, train_x: np.ndarray, train_y: np.ndarray,
+             y_mean: np.ndarray) -> np.ndarray:
+    """Test R2 (sklearn rules, uniform average over outputs) of fold ``fold`` for every alpha."""
+    a, b = (sum(blk.n for blk in blocks[:fold]), sum(blk.n for blk in blocks[: fold + 1]))
+    system = _BlockSums.total([blk for g, blk in enumerate(blocks) if g != fold])
+    pred = system.predict(_Centred(x_mean), train_x[a:b], ALPHAS) + y_mean
+    y_test = train_y[a:b]
+    numerator = ((y_test[:, None, :] - pred) ** 2).sum(axis=0)
+    denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
+    return r2_force_finite(numerator, denominator).mean(axis=1)
 
 
 def _has_constant_fold(y: np.ndarray, bounds: np.ndarray) -> bool:
@@ -131,14 +135,35 @@ def _sklearn_decoder(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarra
     from sklearn.model_selection import GridSearchCV
 
     search = GridSearchCV(Ridge(), {"alpha": ALPHAS})
-    search.fit(train_x, train_y)
-    pred = search.predict(eval_x)
+    search.fit(np.asarray(train_x, dtype=np.float64), train_y)
+    pred = search.predict(np.asarray(eval_x, dtype=np.float64))
     return float(r2_score(eval_y, pred)), pred, float(search.best_params_["alpha"])
+
+
+class _Centred:
+    """Samples minus the training mean, served in float64 row chunks from one reused buffer.
+
+    Centring keeps the Gram matrices free of cancellation; doing it chunk by chunk (instead of one centred copy
+    of all samples) keeps the data in cache between the subtraction and the product, and allocates no
+    samples-sized temporary.
+    """
+
+    ROWS = 4096
+
+    def __init__(self, mean: np.ndarray) -> None:
+        self.mean = mean
+        self._buffer = np.empty((self.ROWS, len(mean)))
+
+    def chunks(self, x: np.ndarray) -> Iterator[np.ndarray]:
+        """Successive centred row chunks of ``x`` (each valid until the next one is produced)."""
+        for start in range(0, len(x), self.ROWS):
+            rows = x[start : start + self.ROWS]
+            yield np.subtract(rows, self.mean, out=self._buffer[: len(rows)])
 
 
 @dataclass(frozen=True)
 class _BlockSums:
-    """Sums over a block of (already roughly centred) samples: Gram, cross products, column sums, count."""
+    """Sums over a block of centred samples: Gram, cross products, column sums, count."""
 
     gram: np.ndarray
     cross: np.ndarray
@@ -147,16 +172,22 @@ class _BlockSums:
     n: int
 
     @classmethod
-    def of(cls, x: np.ndarray, y: np.ndarray) -> _BlockSums:
-        return cls(x.T @ x, x.T @ y, x.sum(axis=0), y.sum(axis=0), len(x))
+    def of(cls, centred: _Centred, x: np.ndarray, centred_y: np.ndarray) -> _BlockSums:
+        p, k = x.shape[1], centred_y.shape[1]
+        gram, cross, x_sum = np.zeros((p, p)), np.zeros((p, k)), np.zeros(p)
+        for start, chunk in zip(range(0, len(x), _Centred.ROWS), centred.chunks(x), strict=True):
+            gram += chunk.T @ chunk
+            cross += chunk.T @ centred_y[start : start + len(chunk)]
+            x_sum += chunk.sum(axis=0)
+        return cls(gram, cross, x_sum, centred_y.sum(axis=0), len(x))
 
     @classmethod
     def total(cls, blocks: list[_BlockSums]) -> _BlockSums:
         return cls(sum(b.gram for b in blocks), sum(b.cross for b in blocks), sum(b.x_sum for b in blocks),
                    sum(b.y_sum for b in blocks), sum(b.n for b in blocks))
 
-    def predict(self, x: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-        """Ridge-with-intercept predictions for samples ``x`` (same centring), shape samples x alphas x outputs.
+    def predict(self, centred: _Centred, x: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+        """Ridge-with-intercept predictions for samples ``x``, shape samples x alphas x outputs.
 
         The training system is re-centred on the training mean; one eigendecomposition solves every alpha.
         """
@@ -167,7 +198,11 @@ class _BlockSums:
         rotated = eigvec.T @ cross
         coefs = eigvec @ (rotated[:, None, :] / (eigval[:, None, None] + alphas[None, :, None])).reshape(
             len(eigval), -1)
-        pred = x @ coefs - x_mu @ coefs  # x_mu is small (x is centred), so this loses no precision
+        offset = x_mu @ coefs  # x_mu is small (the samples are centred), so this loses no precision
+        pred = np.empty((len(x), coefs.shape[1]))
+        for start, chunk in zip(range(0, len(x), _Centred.ROWS), centred.chunks(x), strict=True):
+            np.matmul(chunk, coefs, out=pred[start : start + len(chunk)])
+        pred -= offset
         return pred.reshape(len(x), len(alphas), -1) + y_mu
 
 

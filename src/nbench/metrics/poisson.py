@@ -32,9 +32,11 @@ def _checked(rates: np.ndarray, spikes: np.ndarray) -> tuple[np.ndarray, np.ndar
     spikes = np.asarray(spikes, dtype=np.float64)
     if rates.shape != spikes.shape:
         raise ValueError(f"rates shape {rates.shape} != spikes shape {spikes.shape}")
-    observed = ~np.isnan(spikes)
+    # Reductions first (min propagates NaN): the masks below are built only when something needs them.
+    observed = ~np.isnan(spikes) if spikes.size and np.isnan(spikes.min()) else np.ones(spikes.shape, dtype=bool)
     scored = rates if observed.all() else rates[observed]
-    if not (np.isfinite(scored) & (scored >= 0)).all():
+    low, high = (scored.min(), scored.max()) if scored.size else (0.0, 0.0)
+    if not (low >= 0 and np.isfinite(high)):
         if np.isnan(scored).any():
             raise ValueError("NaN rate predictions found where spikes are observed")
         if (scored < 0).any():
@@ -97,7 +99,9 @@ def bps_trial_stats(rates: np.ndarray, spikes: np.ndarray) -> BpsTrialStats:
     axes = tuple(range(1, spikes.ndim - 1))
     rates = np.where(rates == 0, ZERO_RATE, rates)
     if observed.all():
-        terms, counts = rates - spikes * np.log(rates), spikes
+        terms = np.log(rates)  # r - n log r, computed in place: the same operations, fewer temporaries
+        terms *= spikes
+        terms, counts = np.subtract(rates, terms, out=terms), spikes
     else:
         with np.errstate(invalid="ignore"):
             terms = np.where(observed, rates - spikes * np.log(rates), 0.0)

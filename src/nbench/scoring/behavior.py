@@ -21,7 +21,7 @@ from nbench.metrics.decoding import decode_series_cv, vel_r2_stats, velocity_dec
 from nbench.metrics.rates import r2_from_stats, r2_score_uniform, r2_trial_stats
 from nbench.metrics.timing import tp_correlation
 from nbench.scoring.estimates import Estimate, naming
-from nbench.submission import Submission
+from nbench.submission import Submission, joined_neurons
 from nbench.tasks.base import BehaviorSpec, Targets
 
 
@@ -51,17 +51,20 @@ def behavior_estimates(metrics: tuple[str, ...], sub: Submission, targets: Targe
 
 
 
-def _rates(sub: Submission, split: str) -> np.ndarray:
-    """All neurons' rates of ``split`` (held-in, then held-out where the view hides any)."""
+def _rates(sub: Submission, split: str, keep_float32: bool = False) -> np.ndarray:
+    """All neurons' rates of ``split`` (held-in, then held-out where the view hides any), as float64, or as read
+    when ``keep_float32`` (for NLB's ridge, which casts chunk by chunk: the training rates are the largest array)."""
     heldin, heldout = getattr(sub, f"{split}_rates_heldin"), getattr(sub, f"{split}_rates_heldout")
     if heldin is None:
         raise ValueError(f"behaviour decoding needs {split}_rates_heldin")
     if heldout is None or heldout.shape[-1] == 0:
-        return np.asarray(heldin, dtype=np.float64)
-    if heldin.shape[:-1] != heldout.shape[:-1]:
+        rates = heldin
+    elif heldin.shape[:-1] != heldout.shape[:-1]:
         raise ValueError(f"{split}_rates_heldin shape {heldin.shape} and {split}_rates_heldout shape "
                          f"{heldout.shape} differ in trials x bins")
-    return np.concatenate([heldin, heldout], axis=-1, dtype=np.float64)
+    else:
+        rates = joined_neurons(heldin, heldout)
+    return rates if keep_float32 and rates.dtype == np.float32 else np.asarray(rates, dtype=np.float64)
 
 
 def _decoded(spec: BehaviorSpec, sub: Submission, targets: Targets) -> Estimate:
@@ -73,7 +76,7 @@ def _decoded(spec: BehaviorSpec, sub: Submission, targets: Targets) -> Estimate:
     if targets.train_behavior is None:
         raise ValueError("targets have eval_behavior but no train_behavior")
     train_behavior = np.asarray(targets.train_behavior, dtype=np.float64)
-    train_rates = _rates(sub, "train")
+    train_rates = _rates(sub, "train", keep_float32=spec.decoder == "nlb_ridge")
     if spec.decoder == "nlb_ridge":
         return _nlb_ridge(train_rates, train_behavior, eval_rates, eval_behavior, targets)
     train_x, eval_x = _flat_trials(train_rates), _flat_trials(eval_rates)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,12 +76,14 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
         jobs = jobs_from_tasks(submission, tuple(tasks) or tuple(groups), groups, phase, data_dir,
                                inferred=not tasks, targets_path=targets_file)
     specs = {key: spec for job in jobs for key, spec in job.specs.items()}
-    subs = load_submission(submission, specs, allow_extra_groups=True)
+    with ThreadPoolExecutor(1) as pool:  # hashing (GIL released) overlaps reading
+        digest = pool.submit(file_sha256, submission)
+        subs = load_submission(submission, specs, allow_extra_groups=True)
+        info = {"path": str(submission), "sha256": digest.result()}
     skipped = [g for g in groups if g not in specs]
     if skipped and not allow_extra_groups:
         logger.warning("%s: no targets for submission group %s; skipped (scored: %s)", submission,
                        short_list(skipped), short_list(list(specs)))
-    info = {"path": str(submission), "sha256": file_sha256(submission)}
     name = model_name or submission.stem
     return [_record(job, subs, name, info, seed, invocation, bootstrap) for job in jobs]
 

@@ -26,7 +26,7 @@ from nbench.metrics.psth import psth_r2
 from nbench.metrics.rates import r2_stats_3d, rate_r2
 from nbench.scoring.behavior import behavior_estimates
 from nbench.scoring.estimates import BpsPool, Estimate, R2Pool, naming
-from nbench.submission import Submission
+from nbench.submission import Submission, joined_neurons
 from nbench.tasks.base import Targets
 
 logger = logging.getLogger(__name__)
@@ -38,11 +38,12 @@ def f64(array: np.ndarray | None) -> np.ndarray | None:
 
 
 def concat_neurons(group: str, split: str, heldin: np.ndarray, heldout: np.ndarray) -> np.ndarray:
-    """Held-in then held-out neurons on the last axis, as one float64 array (one pass, no float64 temporaries)."""
+    """Held-in then held-out neurons on the last axis as one array (no copy when read as one buffer; float32
+    stays float32, and the metrics cast to float64 before any arithmetic)."""
     if heldin.shape[:-1] != heldout.shape[:-1]:
         raise ValidationError(f"group {group!r}: {split}_rates_heldin shape {heldin.shape} and "
                               f"{split}_rates_heldout shape {heldout.shape} differ in trials x bins")
-    return np.concatenate([heldin, heldout], axis=-1, dtype=np.float64)
+    return joined_neurons(heldin, heldout)
 
 
 def declared(targets: Targets) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""A rich progress bar for NDT training showing the epoch and the current train / validation losses."""
+"""A rich progress bar for training (NDT, MtM): epoch, time elapsed and left, and the train / validation losses."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
 @contextlib.contextmanager
-def training_progress(max_epochs: int) -> Iterator[Any]:
+def training_progress(max_epochs: int, label: str = "NDT") -> Iterator[Any]:
     """Yield ``update(epoch, train_loss, val_loss, summary)``; draws on stderr when it is a terminal."""
     console = Console(stderr=True)
-    columns = (TextColumn("NDT epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[losses]}"))
+    columns = (TextColumn(f"{label} epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn(), TextColumn("{task.fields[losses]}"))
     with Progress(*columns, console=console, disable=not console.is_terminal, transient=False) as bar:
         task = bar.add_task("fit", total=max_epochs, losses="")
         last_val = [math.nan]

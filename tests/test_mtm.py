@@ -1,0 +1,160 @@
+"""MtM: masking schemes hide what they say, prompts matter, training learns, resume equals an uninterrupted fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nbench.baselines.mean_rate import MeanRateModel  # noqa: E402
+from nbench.baselines.mtm import MTMModel, MTMTemporalModel  # noqa: E402
+from nbench.baselines.mtm.config import MTMConfig  # noqa: E402
+from nbench.baselines.mtm.masking import query_scheme, scheme_masks  # noqa: E402
+from nbench.baselines.mtm.network import MtMNet, attention_mask  # noqa: E402
+from nbench.data.synthetic.multi_region import MultiRegionParams, generate  # noqa: E402
+from nbench.fitting import fit_and_predict  # noqa: E402
+from nbench.scoring.task import ScoredView, TaskScorer  # noqa: E402
+from nbench.tasks import make_task  # noqa: E402
+from nbench.tasks.region import FAMILIES  # noqa: E402
+from nbench.tasks.segments import segment_task  # noqa: E402
+
+TINY = MultiRegionParams(n_trials=60, min_units=40, max_units=40)
+FAST = dict(d_model=32, num_layers=2, num_heads=2, hidden_size=64, stitch_dim=32, dropout=0.0,
+            dropout_embedding=0.0, lr=3e-3, batch_size=16, val_interval=5, checkpoint_interval=5)
+
+
+def tiny_task(family: str = "inter"):  # type: ignore[no-untyped-def]
+    task = make_task(f"multi_region_{family}")
+    return segment_task(task.info, generate(TINY), "test", FAMILIES[family].queries)
+
+
+def test_each_scheme_masks_what_it_says() -> None:
+    cfg = MTMConfig()
+    regions = np.array(["A"] * 6 + ["B"] * 4)
+    rng = np.random.default_rng(0)
+    shape = (50, 20, 10)
+    zeroed, loss = scheme_masks("neuron", shape, regions, cfg, rng)
+    assert (zeroed == loss).all() and (zeroed.all(dim=1) | ~zeroed.any(dim=1)).all(), "whole neurons, every bin"
+    assert abs(zeroed.float().mean().item() - cfg.mask_ratio) < 0.08
+    zeroed, loss = scheme_masks("causal", shape, regions, cfg, rng)
+    assert (zeroed.all(dim=2) | ~zeroed.any(dim=2)).all() and abs(zeroed.float().mean().item() - 0.6) < 0.08
+    zeroed, loss = scheme_masks("inter", shape, regions, cfg, rng)
+    region = regions[zeroed[0, 0].numpy()]
+    assert len(set(region)) == 1 and zeroed[0, 0].sum() == (regions == region[0]).sum() and (zeroed == loss).all()
+    zeroed, loss = scheme_masks("intra", shape, regions, cfg, rng)
+    assert (loss <= zeroed).all(), "the loss is only on masked entries"
+    inside = ~zeroed[..., :].all(dim=(0, 1)) | loss.any(dim=(0, 1))
+    assert len(set(regions[inside.numpy()])) == 1, "every neuron outside the drawn region is zeroed"
+    zeroed, loss = scheme_masks("temporal", shape, regions, cfg, rng)
+    assert abs(zeroed.float().mean().item() - cfg.mask_ratio) < 0.08 and (zeroed == loss).all()
+
+
+def test_causal_attention_never_sees_the_future() -> None:
+    mask = attention_mask(2, 5, causal=True)
+    time = mask[2:, 2:]
+    assert torch.equal(time, torch.tril(torch.ones(5, 5, dtype=torch.bool)))
+    assert not mask[:2, 2:].any() and mask[2:, :2].all()
+    net = MtMNet(MTMConfig(**FAST), {"s": 6}, 10).eval()
+    x = torch.rand(1, 10, 6) * 3
+    later = x.clone()
+    later[:, 7:] = 5.0
+    with torch.no_grad():
+        assert torch.allclose(net(x, "s", "causal")[:, :7], net(later, "s", "causal")[:, :7], atol=1e-6)
+        assert not torch.allclose(net(x, "s", "neuron")[:, :7], net(later, "s", "neuron")[:, :7], atol=1e-6)
+
+
+def test_prompt_changes_the_output_and_queries_pick_the_right_prompt() -> None:
+    torch.manual_seed(0)
+    net = MtMNet(MTMConfig(**FAST), {"s": 6}, 10).eval()
+    x = torch.rand(2, 10, 6)
+    with torch.no_grad():
+        assert not torch.allclose(net(x, "s", "neuron"), net(x, "s", "inter"))
+    r = np.array(["A", "A", "B", "B", "C", "C"])
+    assert query_scheme(4, 2, 0, r[2:], r[:2]) == "inter"
+    assert query_scheme(1, 1, 0, r[[1]], r[[0]]) == "intra"
+    assert query_scheme(5, 1, 0, r[1:], r[[0]]) == "neuron"
+    assert query_scheme(6, 0, 10, r, r[:0]) == "causal"
+    assert query_scheme(6, 0, 0, r, r[:0], "whisker") == "causal"
+    assert query_scheme(6, 0, 0, r, r[:0], "choice") == "neuron"
+
+
+def test_hidden_entries_never_reach_the_input_at_eval() -> None:
+    prepared = tiny_task()
+    model = MTMModel(MTMConfig(**{**FAST, "max_epochs": 1}), seed=0)
+    model.fit_sessions([prepared.training_view(s) for s in prepared.sessions])
+    seen = []
+    original = model.net.forward
+
+    def spy(counts, session, scheme):  # type: ignore[no-untyped-def]
+        seen.append((counts.detach().clone(), scheme))
+        return original(counts, session, scheme)
+
+    model.net.forward = spy
+    view = prepared.views[0]
+    inputs = view.inputs
+    model.predict(inputs)
+    cols = model.columns[inputs.session]
+    hidden = [cols[u] for u in inputs.heldout_ids.tolist()]
+    for counts, scheme in seen:
+        assert scheme == "inter" and not counts[..., hidden].any()
+    truth = view.targets.eval_spikes_heldout
+    assert truth.sum() > 0 and not any(np.isin(c[..., hidden].numpy(), truth).any() and c[..., hidden].any()
+                                       for c, _ in seen)
+
+
+def _score(prepared, make_model):  # type: ignore[no-untyped-def]
+    scorer = TaskScorer(bootstrap=0)
+    fit_and_predict(prepared, make_model, type(make_model()).capabilities,
+                    lambda view, inputs, sub: scorer.add(ScoredView(view.query.session, view.query.name,
+                                                                    sub.as_float32(), view.targets)))
+    return scorer.result()
+
+
+def test_a_short_training_lowers_the_loss_and_beats_mean_rate() -> None:
+    prepared = tiny_task()
+    fitted: list[MTMModel] = []
+
+    def make() -> MTMModel:
+        fitted.append(MTMModel(MTMConfig(**{**FAST, "max_epochs": 30}), seed=0))
+        return fitted[-1]
+
+    trained = _score(prepared, make)
+    (model,) = [m for m in fitted if m.net is not None]
+    vals = [v for _, _, v in model.summary.history if v is not None]
+    assert model.summary.best_val_nll < 0.97 * vals[0], "masked validation NLL falls"
+    null = _score(prepared, lambda: MeanRateModel(MeanRateModel.Config()))
+    assert trained.metrics["co-bps"].value > null.metrics["co-bps"].value + 0.02
+
+
+def test_resume_equals_an_uninterrupted_fit(tmp_path: Path) -> None:
+    prepared = tiny_task()
+    views = [prepared.training_view(s) for s in prepared.sessions]
+    config = MTMConfig(**{**FAST, "max_epochs": 10})
+    whole = MTMTemporalModel(config, seed=3, workdir=tmp_path / "a" / "run")
+    whole.fit_sessions(views)
+    first = MTMTemporalModel(MTMConfig(**{**FAST, "max_epochs": 10}), seed=3, workdir=tmp_path / "b" / "run")
+    from nbench.baselines.mtm import train as train_module
+
+    calls = {"n": 0}
+    real = train_module.MtMTrainer._train_epoch
+
+    def stop_after_five(self):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise KeyboardInterrupt
+        return real(self)
+
+    train_module.MtMTrainer._train_epoch = stop_after_five
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            first.fit_sessions(views)
+    finally:
+        train_module.MtMTrainer._train_epoch = real
+    resumed = MTMTemporalModel(MTMConfig(**{**FAST, "max_epochs": 10}), seed=3, workdir=tmp_path / "b" / "run")
+    resumed.fit_sessions(views)
+    assert resumed.fit_info["resumed_from_epoch"] == 5
+    for a, b in zip(whole.net.state_dict().values(), resumed.net.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
