@@ -9,8 +9,8 @@ destination array.
 
 Only the plain layout is read this way: a file opened with HDF5's default driver and without a user block,
 every chunk stored and filtered by deflate (optionally after shuffle), a numeric dtype. Anything else goes
-through ``h5py`` unchanged, so the result is always what ``h5py`` would return. A chunk whose data do not inflate to exactly the chunk's
-size raises ``OSError`` (a damaged file), without inflating more than that size.
+through ``h5py`` unchanged, so the result is always what ``h5py`` would return. A chunk whose data do not
+inflate to exactly the chunk's size raises ``OSError`` (a damaged file), without inflating more than that size.
 """
 
 from __future__ import annotations

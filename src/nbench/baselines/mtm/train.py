@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nbench.baselines.checkpoint import load_state, resuming
 from nbench.baselines.mtm.config import SCHEMES, MTMConfig
 from nbench.baselines.mtm.masking import draw_scheme, scheme_masks
 from nbench.baselines.mtm.network import MtMNet
@@ -181,14 +182,19 @@ class MtMTrainer:
             torch.save(state, tmp)
 
     def _try_resume(self) -> None:
-        if self.checkpoint is None or not self.checkpoint.exists():
+        """Continue from this fit's checkpoint, if there is one; a damaged one is a one-line error."""
+        if self.checkpoint is None:
             return
-        try:
-            state = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
-        except Exception:  # noqa: BLE001 (a truncated or foreign file: train afresh and overwrite it)
-            return
-        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
-            return
+        # The fit directory is shared by the runs of every task family (outside a run's work files, so
+        # ``--fresh`` does not reach it): deleting it is how to start over.
+        start_over = f"delete {self.checkpoint.parent} to start the fit over"
+        state = load_state(self.checkpoint, self.device, self.fingerprint, "MtM", start_over)
+        if state is not None:
+            with resuming(self.checkpoint, "MtM", start_over):
+                self._restore(state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from nbench.baselines.checkpoint import load_state, resuming
 from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
 from nbench.baselines.ndt.model import NDTNet, poisson_nll
-from nbench.errors import DataError
 from nbench.io import atomic_path
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
@@ -223,18 +222,10 @@ class Trainer:
     def _try_resume(self) -> None:
         """Continue from this fit's checkpoint, if there is one; a damaged one is a one-line error."""
         path = self._checkpoint_path()
-        if path is None or not path.exists():
-            return
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-            if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
-                return  # a different fit wrote it; start afresh (it is overwritten at the first save)
-            self._restore(state)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, TypeError,
-                AttributeError, IndexError) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise DataError(f"{path}: cannot resume from this NDT checkpoint (truncated, damaged or not written "
-                            f"by nbench: {reason}); run again with --fresh to start the fit over") from None
+        state = load_state(path, self.device, self.fingerprint, "NDT")
+        if state is not None:
+            with resuming(path, "NDT"):
+                self._restore(state)
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
