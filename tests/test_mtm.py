@@ -26,9 +26,13 @@ FAST = dict(d_model=32, num_layers=2, num_heads=2, hidden_size=64, stitch_dim=32
             dropout_embedding=0.0, lr=3e-3, batch_size=16, val_interval=5, checkpoint_interval=5)
 
 
-def tiny_task(family: str = "inter"):  # type: ignore[no-untyped-def]
+#: Fewer, more strongly modulated neurons (loading 3): the short training test learns in seconds on it.
+LEARNABLE = MultiRegionParams(n_trials=100, min_units=20, max_units=20, loading=3.0)
+
+
+def tiny_task(family: str = "inter", params: MultiRegionParams = TINY):  # type: ignore[no-untyped-def]
     task = make_task(f"multi_region_{family}")
-    return segment_task(task.info, generate(TINY), "test", FAMILIES[family].queries)
+    return segment_task(task.info, generate(params), "test", FAMILIES[family].queries)
 
 
 def test_each_scheme_masks_what_it_says() -> None:
@@ -114,11 +118,11 @@ def _score(prepared, make_model):  # type: ignore[no-untyped-def]
 
 
 def test_a_short_training_lowers_the_loss_and_beats_mean_rate() -> None:
-    prepared = tiny_task()
+    prepared = tiny_task(params=LEARNABLE)
     fitted: list[MTMModel] = []
 
     def make() -> MTMModel:
-        fitted.append(MTMModel(MTMConfig(**{**FAST, "max_epochs": 30}), seed=0))
+        fitted.append(MTMModel(MTMConfig(**{**FAST, "max_epochs": 30, "lr": 1e-2}), seed=0))
         return fitted[-1]
 
     trained = _score(prepared, make)
@@ -126,7 +130,8 @@ def test_a_short_training_lowers_the_loss_and_beats_mean_rate() -> None:
     vals = [v for _, _, v in model.summary.history if v is not None]
     assert model.summary.best_val_nll < 0.97 * vals[0], "masked validation NLL falls"
     null = _score(prepared, lambda: MeanRateModel(MeanRateModel.Config()))
-    assert trained.metrics["co-bps"].value > null.metrics["co-bps"].value + 0.02
+    # measured: inter-region co-bps 0.065 against the mean rate's -0.007 (30 epochs, ~20 s on 2 busy cores)
+    assert trained.metrics["co-bps"].value > null.metrics["co-bps"].value + 0.03
 
 
 def test_resume_equals_an_uninterrupted_fit(tmp_path: Path) -> None:

@@ -82,8 +82,8 @@ def test_mean_rate_scores_about_zero_and_smoothing_finds_the_self_driven_region_
     prepared = small_task("inter")
     null = score(prepared, MeanRateModel)
     assert abs(null.metrics["co-bps"].value) < 0.01 and abs(null.metrics["co-bps per neuron"].value) < 0.02
-    result = score(prepared, SmoothingModel, SmoothingModel.Config(kern_sd_ms=40, alpha=0.1))
-    assert result.metrics["co-bps"].value > 0.05
+    result = score(prepared, SmoothingModel, SmoothingModel.preset("multi_region"))
+    assert result.metrics["co-bps"].value > 0.04 and result.metrics["co-bps per neuron"].value > 0.04
     for session, queries in result.breakdown.items():
         per_region = {q.removeprefix("region_"): v["co-bps per neuron"].value for q, v in queries.items()
                       if q != "(all)"}
@@ -96,13 +96,15 @@ def test_mean_rate_scores_about_zero_and_smoothing_finds_the_self_driven_region_
 def test_other_families_score_and_beat_the_null(family: str) -> None:
     prepared = small_task(family)
     null = score(prepared, MeanRateModel)
-    result = score(prepared, SmoothingModel, SmoothingModel.Config(kern_sd_ms=40, alpha=0.1))
+    result = score(prepared, SmoothingModel, SmoothingModel.preset("multi_region"))
     main = prepared.info.metrics[0]
     assert main in result.metrics and set(result.breakdown) == {"mr0", "mr1", "mr2"}
     if family == "forward":
         assert abs(null.metrics[main].value - result.metrics[main].value) < 1e-9, "same forward rule"
     elif family == "choice":
-        assert result.metrics[main].value > 0.7 and abs(null.metrics[main].value - 0.5) < 0.2
+        # 48 eval trials: 0.6 is 29 correct, p < 0.1 against a coin; the mean-rate decoder stays near chance
+        assert result.metrics[main].value > 0.6 and abs(null.metrics[main].value - 0.5) < 0.2
+        assert result.metrics[main].value > null.metrics[main].value + 0.1
     else:
         assert result.metrics[main].value > 0.3 > null.metrics[main].value
 
@@ -136,7 +138,7 @@ def _direct_bps(rates: np.ndarray, spikes: np.ndarray) -> tuple[float, np.ndarra
     nll_null = (mean - flat_s * np.log(mean) + gammaln(flat_s + 1)).sum(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_neuron = (nll_null - nll_model) / flat_s.sum(0) / np.log(2)
-    population = (nll_null - nll_model).sum() / flat_s.sum() / np.log(2)
+        population = (nll_null - nll_model).sum() / flat_s.sum() / np.log(2)
     return float(population), per_neuron
 
 

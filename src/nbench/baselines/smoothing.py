@@ -33,7 +33,8 @@ from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
 #: (kern_sd_ms, alpha) per dataset family. NLB'21 run_smoothing.py for the NLB datasets (the same values at 5 and
-#: 20 ms, as NLB's script); nbench tune for the others.
+#: 20 ms, as NLB's script); nbench tune for lorenz and chaotic_rnn; for multi_region the best inter-region co-bps of
+#: kern_sd_ms {40, 80} x alpha {0.3, 1, 3} (docs/region.md).
 SMOOTHING_DEFAULTS: dict[str, tuple[float, float]] = {
     "mc_maze": (50.0, 0.01),
     "mc_rtt": (30.0, 0.1),
@@ -44,6 +45,7 @@ SMOOTHING_DEFAULTS: dict[str, tuple[float, float]] = {
     "mc_maze_small": (60.0, 0.1),
     "lorenz": (30.0, 0.01),
     "chaotic_rnn": (30.0, 0.1),
+    "multi_region": (40.0, 3.0),
 }
 FALLBACK = (50.0, 0.01)
 MAX_KERN_SD_MS = 10_000.0  # the window has 6 sd / bin points; far wider than any trial already

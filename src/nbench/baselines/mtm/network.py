@@ -17,6 +17,8 @@ from torch import nn
 from nbench.baselines.mtm.config import SCHEMES, MTMConfig
 from nbench.baselines.ndt.model import Dropout, EncoderLayer
 
+EMBEDDING_INIT_STD = 0.02
+
 
 def attention_mask(n_special: int, n_bins: int, causal: bool, device: torch.device | None = None) -> torch.Tensor:
     """Boolean (query x key) mask over ``n_special`` special tokens followed by ``n_bins`` time tokens."""
@@ -62,6 +64,12 @@ class MtMNet(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(d, config) for _ in range(config.num_layers))
         self.final_norm = nn.LayerNorm(d)
         self.stitch_out = nn.ModuleDict({module_key(s): nn.Linear(d, n) for s, n in sessions.items()})
+        # Learned embeddings start small (std 0.02, not nn.Embedding's 1): at std 1 the position embedding drowns
+        # the stitched counts (norm ~sqrt(d_model) against < 1) and training sits on the mean-rate plateau for
+        # hundreds of steps (docs/mtm.md).
+        for table in (self.position, self.session_token, self.prompt_token):
+            if table is not None:
+                nn.init.normal_(table.weight, std=EMBEDDING_INIT_STD)
 
     @property
     def n_special(self) -> int:
