@@ -85,6 +85,9 @@ def _row_span_coordinates(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.
     """``x`` and ``z`` in an orthonormal basis of the span of ``x``'s rows (numerically zero directions dropped)."""
     _, singular, basis = np.linalg.svd(x, full_matrices=False)
     keep = singular > singular[0] * max(x.shape) * np.finfo(np.float64).eps if singular.size else singular > 0
+    # At least one direction: all-constant features standardise to zeros, and a zero column fits as the full-width
+    # zeros do (intercept only); no column at all is refused by scikit-learn.
+    keep[:1] = True
     basis = basis[keep]
     return x @ basis.T, z @ basis.T
 
