@@ -282,6 +282,32 @@ def test_test_targets_fetch_and_verify(fake, tmp_path, monkeypatch):
         dandi_fetch.fetch_test_targets(tmp_path)
 
 
+@pytest.mark.parametrize("fault, message", [
+    (Fault(redirect="file:///etc/passwd", times=99), r"failed \(InvalidSchema: No connection adapters"),
+    (Fault(redirect="gopher://127.0.0.1/x", times=99), r"failed \(InvalidSchema: No connection adapters"),
+    (Fault(redirect="self", times=99), r"failed \(TooManyRedirects: Exceeded"),
+    (Fault(content_length="abc", times=99), "sent an invalid Content-Length 'abc'"),
+], ids=["file", "gopher", "loop", "content_length"])
+def test_item17_hostile_server_answers_are_one_line(fake, nwb, tmp_path, fault, message):
+    blobs = publish(fake, nwb["train"], nwb["test"])
+    fake.faults[blobs["train"]] = fault
+    with pytest.raises(DataError, match=message) as info:
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("train",))
+    assert "\n" not in str(info.value) and str(info.value).startswith("sub-Jenkins/")
+    assert_no_final(tmp_path)
+    assert not download.part_path(nlb_files("mc_maze_small", tmp_path)["train"]).exists()
+
+
+def test_item17_offline_test_targets_leave_no_empty_partial_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "RETRY_WAIT_S", 0.0)
+    with pytest.raises(DataError, match=r"eval_data_test.h5: cannot download from 127.0.0.1:9 \(.*\); check the "
+                                        "network and run the same command again$"):
+        dandi_fetch.fetch_test_targets(tmp_path, url="http://127.0.0.1:9/eval_data_test.h5")
+    dest = nlb_targets_path(tmp_path)
+    assert not download.part_path(dest).exists()
+    assert dandi_fetch.targets_state(tmp_path).state == "missing"
+
+
 def test_manifest_of_another_dandiset_is_refused(tmp_path):
     base = dandiset_dir(SMALL, tmp_path)
     base.mkdir(parents=True)

@@ -52,3 +52,19 @@ def test_unavailable_device_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert code == 2
     assert "CUDA is not available" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_item13_damaged_checkpoint_then_fresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A damaged checkpoint is one line naming --fresh; --fresh deletes the run's work files and fits anew."""
+    argv = ["run", "--task", "lorenz", "--model", "ndt", "--device", "cpu", "--out", str(tmp_path), *SHORT]
+    assert _run(argv) == 0
+    (checkpoint,) = (tmp_path / "work").glob("*/ndt_checkpoint.pt")
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    capsys.readouterr()
+    assert _run(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("fitting ndt on lorenz") and len(err) == 2 and "Traceback" not in err
+    assert err[1].startswith(f"error: {checkpoint}: cannot resume") and "--fresh" in err[1]
+    assert _run([*argv, "--fresh"]) == 0
+    infos = [load_record(p).model["fit_info"] for p in (tmp_path / "lorenz" / "ndt").glob("*.json")]
+    assert [i["resumed_from_epoch"] for i in infos] == [None, None]

@@ -9,6 +9,7 @@ import pytest
 from cli_helpers import cli
 
 from nbench import registry
+from nbench.record_schema import record_problems
 from nbench.results import SCHEMA_VERSION, Record, load_records
 from nbench.runner import RunSpec, run
 from nbench.testing.sessions import TinySessionsTask
@@ -52,6 +53,25 @@ def test_a_record_with_sessions_and_queries_follows_the_schema(tmp_path: Path) -
     _validate(data)
     assert set(data["breakdown"]) == set(data["neurons"]) == set(data["trials"]) == {"s1", "s2"}
     assert len(data["neurons"]["s1"]["co-bps"]) == 12  # every unit of the session, over its region queries
+    assert record_problems(data) == []  # the check applied to every loaded record accepts the per-unit fields
+    assert (Record.from_dict(data).neurons, Record.from_dict(data).trials) == (data["neurons"], data["trials"])
+
+
+@pytest.mark.parametrize("section, change, message", [
+    ("neurons", lambda n: n["s1"].update({"co-bps": "0.1"}), "'neurons.s1.co-bps' expected a list"),
+    ("neurons", lambda n: n["s1"]["co-bps"].__setitem__(3, "x"), "'neurons.s1.co-bps[3]' expected a finite number"),
+    ("neurons", lambda n: n["s1"].update({"not-a-metric": []}), "'neurons.s1' expected metric names of nbench"),
+    ("trials", lambda t: t["s1"]["co-bps"].update(loss="abc"), "'trials.s1.co-bps.loss' expected base64"),
+    ("trials", lambda t: t["s1"]["co-bps"].update(loss=None), "'trials.s1.co-bps.loss' expected base64"),
+    ("trials", lambda t: t["s1"]["co-bps"].update(extra=1), "'trials.s1.co-bps.extra' expected one of the keys"),
+])
+def test_malformed_per_unit_and_per_trial_fields_are_refused(tmp_path: Path, section, change, message) -> None:
+    registry.register("tasks", "tiny_regions_bad", lambda: TinySessionsTask(queries="regions",
+                                                                             name="tiny_regions_bad"))
+    data = run(RunSpec.create("tiny_regions_bad", "mean_rate"), tmp_path).record.to_dict()
+    change(data[section])
+    problems = record_problems(data)
+    assert len(problems) == 1 and message in problems[0], problems
 
 
 def test_older_records_migrate_to_the_schema() -> None:

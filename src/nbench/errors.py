@@ -28,3 +28,7 @@ class UnknownNameError(NbenchError):
 
 class ConfigError(NbenchError):
     """A model or run configuration is invalid."""
+
+
+class OutputError(NbenchError):
+    """An output file or folder cannot be written (permissions, read-only file system, name too long)."""

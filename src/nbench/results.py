@@ -30,13 +30,15 @@ Schema version 3 (every key always present; ``null`` where not applicable); the 
     submission      {path, sha256} for kind "score", else null
 
 Older schema versions load through :func:`migrate` (1 -> 2 adds an empty ``breakdown``, 2 -> 3 empty ``neurons``
-and ``trials``).
+and ``trials``); every loaded record is then checked against the schema (:mod:`nbench.record_schema`): types,
+ranges, lengths, metric names and directions from nbench's table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -45,8 +47,19 @@ from typing import Any
 
 from nbench.errors import ValidationError
 from nbench.io import write_json_atomic
+from nbench.record_schema import record_problems
 
 SCHEMA_VERSION = 3
+MAX_RECORD_BYTES = 4 * 2**20  # a record is a few kB to tens of kB (per-trial losses: ~16 kB for lorenz)
+
+
+class RecordError(ValidationError):
+    """A record that does not match the schema; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(f"{source}: not a valid nbench record: {problems[0]}{more}")
+        self.problems = [f"{source}: {problem}" for problem in problems]
 
 
 @dataclass
@@ -91,12 +104,16 @@ class Record:
                 f"{seed}: {shown or self.status}; run {self.run_id}>")
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON data; a non-finite metric value or interval becomes null (undefined)."""
         out = asdict(self)
         values = [*out["metrics"].values(), *out["reference"].values()]
         values += [v for queries in out["breakdown"].values() for m in queries.values() for v in m.values()]
         for value in values:
+            if value["value"] is not None and not math.isfinite(value["value"]):
+                value["value"] = None
             if value["ci95"] is not None:
-                value["ci95"] = list(value["ci95"])
+                finite = all(math.isfinite(bound) for bound in value["ci95"])
+                value["ci95"] = list(value["ci95"]) if finite and value["value"] is not None else None
         order = ["schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
                  "model", "seed", "metrics", "reference", "breakdown", "neurons", "trials", "cost", "environment",
                  "invocation", "submission"]
@@ -105,6 +122,9 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "record") -> Record:
         data = migrate(data, source)
+        problems = record_problems(data)
+        if problems:
+            raise RecordError(source, problems)
         try:
             metrics = {k: _metric_from(v) for k, v in data["metrics"].items()}
             reference = {k: _metric_from(v) for k, v in data.get("reference", {}).items()}
@@ -210,23 +230,18 @@ def load_record(path: str | Path) -> Record:
     """Load one record (any known schema version)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise ValidationError(f"{path}: record of {size:,} bytes, expected at most {MAX_RECORD_BYTES:,}")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ValidationError(f"{path}: record not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: not valid JSON ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValidationError(f"{path}: not valid JSON ({reason})") from exc
     return Record.from_dict(data, source=str(path))
 
 
 def load_records(directory: str | Path) -> list[Record]:
     """Load every ``*.json`` record under ``directory`` (recursively), sorted by path."""
     return [load_record(p) for p in sorted(Path(directory).rglob("*.json"))]
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

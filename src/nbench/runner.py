@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 
 from nbench import registry
 from nbench.baselines.base import Capabilities, config_to_dict, uses_fallback
-from nbench.config import config_hash
+from nbench.config import check_seed, config_hash
 from nbench.fitting import check_capabilities, fit_and_predict
 from nbench.provenance import dataset_record, environment, jsonable, peak_memory_mb, task_record
 from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
@@ -44,7 +45,7 @@ class RunSpec:
                overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
                targets_path: str | None = None) -> RunSpec:
         pairs = tuple(sorted((k, json.dumps(v)) for k, v in (overrides or {}).items()))
-        return cls(task, model, seed, phase, pairs, device, data_dir, targets_path)
+        return cls(task, model, check_seed(seed), phase, pairs, device, data_dir, targets_path)
 
     def override_dict(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.overrides}
@@ -69,11 +70,12 @@ class RunResult:
 
 
 def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None = None,
-        log: Callable[[str], None] | None = None) -> RunResult:
+        log: Callable[[str], None] | None = None, fresh: bool = False) -> RunResult:
     """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given.
 
     ``log`` receives one-line progress messages (the CLI prints them on stderr). The model is checked against
-    the task (capabilities, config) before any data is built.
+    the task (capabilities, config) before any data is built. ``fresh`` deletes the run's work files
+    (checkpoints) first, so the fit starts over.
     """
     started = time.perf_counter()
     task = make_task(spec.task, spec.data_dir, spec.targets_path)
@@ -94,6 +96,8 @@ def run(spec: RunSpec, out_dir: str | Path | None = None, invocation: str | None
     run_key = make_run_key(task_meta, first.dataset_info.get("version"), spec.model, config_hash(config_dict),
                            spec.seed)
     workdir = Path(out_dir or ".") / "work" / run_key
+    if fresh and workdir.exists():
+        shutil.rmtree(workdir)
     if log is not None:
         log(f"fitting {spec.model} on {spec.task} ({phase} phase: {_sizes(prepared)}, seed {spec.seed}) ...")
     made = [0]

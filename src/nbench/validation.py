@@ -18,9 +18,11 @@ import numpy as np
 
 from nbench.errors import ValidationError
 from nbench.h5chunks import read_into
-from nbench.io import open_h5_checked, refuse_links
+from nbench.io import h5_kind, is_array, open_h5_checked, refuse_links
 from nbench.submission import ALL_KEYS, LATENT_KEYS, RATE_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
+from nbench.text import short_list
+from nbench.values import value_problem
 
 #: Largest array accepted before any comparison with a task (elements); MC_Maze's largest is ~45 M.
 MAX_ELEMENTS = 2_000_000_000 // 8
@@ -153,8 +155,8 @@ def submission_groups(path: str | Path) -> list[str]:
             raise ValidationError(f"{path}: no groups (expected one group per task, e.g. 'lorenz' or 'mc_maze')")
         not_groups = [k for k in names if not isinstance(h5[k], h5py.Group)]
         if not_groups:
-            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is a dataset (expected one group per "
-                                  "task, e.g. 'lorenz' or 'mc_maze')")
+            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is {h5_kind(h5[not_groups[0]])} "
+                                  "(expected one group per task, e.g. 'lorenz' or 'mc_maze')")
         return names
 
 
@@ -210,27 +212,22 @@ def _check_groups(h5: h5py.File, path: Path, specs: dict[str, GroupSpec], allow_
     found = list(h5.keys())
     missing = [key for key in specs if not isinstance(h5.get(key), h5py.Group)]
     if missing:
-        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {_shown(specs)}, found "
-                              f"{sorted(found)[:10]})")
+        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {short_list(sorted(specs))}; "
+                              f"found {short_list(sorted(found))})")
     extra = [g for g in found if g not in tops]
     if extra and not allow_extra:
-        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {sorted(tops)})")
+        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {short_list(sorted(tops))})")
     nested = [key for key in specs if "/" in key]
     expected = set(nested) | {key.rsplit("/", 1)[0] for key in nested}
     for top in {key.split("/")[0] for key in nested}:
         for session in h5[top]:
             for name in [f"{top}/{session}"] + [f"{top}/{session}/{q}" for q in _subgroups(h5[top][session])]:
                 if name not in expected:
-                    raise ValidationError(f"{path}: unexpected group {name!r} (expected {_shown(specs)})")
+                    raise ValidationError(f"{path}: unexpected group {name!r} (expected {short_list(sorted(specs))})")
 
 
 def _subgroups(node: h5py.HLObject) -> list[str]:
     return list(node) if isinstance(node, h5py.Group) else []
-
-
-def _shown(specs: dict[str, GroupSpec]) -> str:
-    keys = sorted(specs)
-    return str(keys) if len(keys) <= 6 else f"{keys[:6]} and {len(keys) - 6} more"
 
 
 def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
@@ -260,8 +257,8 @@ def _check_pairs(keys: list[str], where: str) -> None:
 
 
 def _check_dataset_meta(obj: h5py.HLObject, where: str, expected: tuple[int | None, ...] | None) -> None:
-    if not isinstance(obj, h5py.Dataset):
-        raise ValidationError(f"{where}: expected a dataset, got a group")
+    if not is_array(obj):
+        raise ValidationError(f"{where}: expected a dataset, got {h5_kind(obj)}")
     if obj.dtype.names is not None:
         raise ValidationError(f"{where}: expected a float array, got compound dtype {obj.dtype}")
     check_array_meta(obj.shape or (), obj.dtype, where, expected)
@@ -340,28 +337,9 @@ def _read_into(obj: h5py.Dataset, out: np.ndarray, where: tuple, path: Path, gro
 
 
 def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:
-    # Fast path, two reductions without temporaries: min propagates NaN, so this holds only for finite values.
-    low, high = (value.min(), value.max()) if value.size else (0.0, 0.0)
-    if np.isfinite(high) and (low >= 0 or (key == "eval_behavior_pred" and np.isfinite(low))):
-        return
-    where = f"{path}: group {group!r} key {key!r}"
-    what = "rates" if key in RATE_KEYS else "values"
-    nan = np.isnan(value)
-    if nan.any():
-        allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else None
-        bad = nan if allowed is None else nan & ~allowed
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValidationError(f"{where}: expected finite {what}, got {int(bad.sum())} NaN (first at {first})")
-    inf = np.isinf(value)
-    if inf.any():
-        first = tuple(int(i) for i in np.argwhere(inf)[0])
-        raise ValidationError(f"{where}: expected finite {what}, got {int(inf.sum())} infinite (first at {first})")
-    if key not in RATE_KEYS:
-        return  # behaviour and latents may be negative
-    with np.errstate(invalid="ignore"):
-        negative = value < 0
-    if negative.any():
-        first = tuple(int(i) for i in np.argwhere(negative)[0])
-        raise ValidationError(f"{where}: expected rates >= 0, got {int(negative.sum())} negative "
-                              f"(first {value[first]:.3g} at {first})")
+    allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else False
+    rates = key in RATE_KEYS  # behaviour and latents may be negative
+    problem = value_problem(value, allowed, nonnegative=rates)
+    if problem is not None:
+        expected = "finite rates >= 0" if rates else "finite values"
+        raise ValidationError(f"{path}: group {group!r} key {key!r}: expected {expected}, got {problem}")

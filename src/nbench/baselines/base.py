@@ -101,10 +101,14 @@ class Model(ABC):
 
     @classmethod
     def make_config(cls, family: str, overrides: dict[str, Any] | None = None, bin_ms: float | None = None) -> Any:
-        """Default config for the dataset family with ``overrides`` applied; unknown keys raise ConfigError."""
+        """Default config for the dataset family with ``overrides`` applied and checked (its ``validate()``, if
+        any); unknown keys and bad values raise ConfigError before any data is loaded."""
         from nbench.config import apply_overrides
 
-        return apply_overrides(cls.default_config(family, bin_ms), overrides or {}, cls.name)
+        config = apply_overrides(cls.default_config(family, bin_ms), overrides or {}, cls.name)
+        if callable(getattr(config, "validate", None)):
+            config.validate()
+        return config
 
     @abstractmethod
     def fit(self, inputs: TaskInputs) -> None:

@@ -111,6 +111,18 @@ class GPFAConfig:
     fast_em: bool = True
     readout: str = "batched"
 
+    def validate(self) -> None:
+        """One-line ConfigError for values no fit can use (the data-dependent latent_dim bound is checked in
+        fit)."""
+        check_choice(self.readout, READOUTS, "readout", "gpfa")
+        if self.latent_dim < 1:
+            raise ConfigError(f"model 'gpfa': config key 'latent_dim' expects >= 1, got {self.latent_dim!r}")
+        for key in ("alpha1", "alpha2", "em_tol"):
+            if (getattr(self, key) or 0) < 0:
+                raise ConfigError(f"model 'gpfa': config key {key!r} expects a value >= 0, got {getattr(self, key)!r}")
+        if self.em_max_iters < 1:
+            raise ConfigError(f"model 'gpfa': config key 'em_max_iters' expects >= 1, got {self.em_max_iters!r}")
+
 
 def counts_to_seqs(spikes: np.ndarray) -> np.ndarray:
     """trials x bins x neurons counts -> elephant's record array (``T``, ``y`` = sqrt counts, neurons x bins)."""
@@ -294,15 +306,10 @@ class GPFAModel(Model):
 
     def _checked_config(self, inputs: TaskInputs) -> GPFAConfig:
         cfg = self.config
-        check_choice(cfg.readout, READOUTS, "readout", self.name)
+        cfg.validate()
         if not 1 <= cfg.latent_dim <= inputs.n_heldin:
             raise ConfigError(f"model 'gpfa': config key 'latent_dim' expects 1..{inputs.n_heldin} (held-in "
                               f"neurons), got {cfg.latent_dim!r}")
-        for key in ("alpha1", "alpha2", "em_tol"):
-            if (getattr(cfg, key) or 0) < 0:
-                raise ConfigError(f"model 'gpfa': config key {key!r} expects a value >= 0, got {getattr(cfg, key)!r}")
-        if cfg.em_max_iters < 1:
-            raise ConfigError(f"model 'gpfa': config key 'em_max_iters' expects >= 1, got {cfg.em_max_iters!r}")
         return cfg
 
     def _heldin_rates(self, factors: dict[str, np.ndarray], inputs: TaskInputs) -> dict[str, np.ndarray]:

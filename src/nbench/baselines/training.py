@@ -1,16 +1,23 @@
 """What the torch baselines share: device and thread choice, resumable checkpoints (progress bars:
 :mod:`nbench.baselines.progress`).
 
+Checkpoints are read with ``torch.load(..., weights_only=True)``. One of another fit (other fingerprint) is ignored
+and overwritten; one that cannot be read or restored is a one-line :class:`~nbench.errors.DataError` saying how to
+start over (``nbench run --fresh`` by default).
+
 Importing this module does not import torch; its functions do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nbench.errors import ConfigError
+from nbench.errors import ConfigError, DataError
 from nbench.io import atomic_path
 
 
@@ -77,14 +84,35 @@ def save_checkpoint(path: Path | None, state: dict[str, Any]) -> None:
         torch.save(state, tmp)
 
 
-def load_checkpoint(path: Path | None, device: Any, fingerprint: str) -> dict[str, Any] | None:
+#: What reading or restoring a damaged checkpoint raises (torch, pickle, a missing key, a literal that won't parse).
+RESTORE_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, TypeError,
+                  AttributeError, IndexError, SyntaxError)
+FRESH = "run again with --fresh to start the fit over"
+
+
+@contextlib.contextmanager
+def resuming(path: Path, model: str, start_over: str = FRESH) -> Iterator[None]:
+    """Turn any error of reading or restoring checkpoint ``path`` into a one-line DataError ending with
+    ``start_over`` (never a traceback or a silent restart)."""
+    try:
+        yield
+    except RESTORE_ERRORS as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise DataError(f"{path}: cannot resume from this {model} checkpoint (truncated, damaged or not written "
+                        f"by nbench: {reason}); {start_over}") from None
+
+
+def load_checkpoint(path: Path | None, device: Any, fingerprint: str, model: str = "model",
+                    start_over: str = FRESH) -> dict[str, Any] | None:
     """The checkpoint at ``path`` if it exists and was written by the same fit (``fingerprint``), else None.
 
-    Loaded with ``weights_only=True``: a checkpoint never unpickles objects.
+    Loaded with ``weights_only=True``: a checkpoint never unpickles objects. One of another fit is ignored (it is
+    overwritten at the first save); one that cannot be read is a one-line DataError (:func:`resuming`).
     """
     import torch
 
     if path is None or not path.exists():
         return None
-    state = torch.load(path, map_location=device, weights_only=True)
-    return state if state.get("fingerprint") == fingerprint else None
+    with resuming(path, model, start_over):
+        state = torch.load(path, map_location=device, weights_only=True)
+    return state if isinstance(state, dict) and state.get("fingerprint") == fingerprint else None

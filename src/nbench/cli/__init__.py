@@ -7,6 +7,7 @@ Every :class:`~nbench.errors.NbenchError` is printed as one line on stderr with 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -76,8 +77,22 @@ def cli() -> None:
     """
 
 
+class _WarningLines(logging.Handler):
+    """nbench's logged warnings as ``warning: ...`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+def _show_warnings() -> None:
+    log = logging.getLogger("nbench")
+    if not any(isinstance(h, _WarningLines) for h in log.handlers):
+        log.addHandler(_WarningLines(logging.WARNING))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turning user errors into one line and exit code 2."""
+    _show_warnings()
     try:
         cli.main(args=argv, prog_name="nbench", standalone_mode=False)
     except NbenchError as exc:

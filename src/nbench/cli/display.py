@@ -19,7 +19,7 @@ MAX_QUERY_ROWS = 12
 
 
 def _fmt(value: MetricValue) -> tuple[str, str]:
-    text = "n/a" if value.value is None else f"{value.value:.4f}"
+    text = "undefined" if value.value is None else f"{value.value:.4f}"
     ci = "" if value.ci95 is None else f"[{value.ci95[0]:.4f}, {value.ci95[1]:.4f}]"
     return text, ci
 

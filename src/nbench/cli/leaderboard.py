@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -58,11 +59,14 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
 @click.option("--submissions", type=click.Path(path_type=Path), default=DEFAULT_SUBMISSIONS, show_default=True,
               help="Folder of submission entries.")
 def check(submissions: Path) -> None:
-    """Validate and score every submission entry without building the site."""
-    from nbench.leaderboard.site import collect
+    """Validate and score every submission entry without building the site; print every problem found."""
+    from nbench.leaderboard.site import check_entries
     from nbench.scoring.entries import score_entry_file
 
-    items, entries = collect([], submissions, score_entry_file, warn=_warn,
-                             progress=lambda entry: _warn(f"checking {entry}"))
-    click.echo(f"{submissions}: {len(entries)} {'entry' if len(entries) == 1 else 'entries'} ok, "
-               f"{len(items)} records")
+    n_ok, n_records, problems = check_entries(submissions, score_entry_file, warn=_warn,
+                                              progress=lambda entry: _warn(f"checking {entry}"))
+    for problem in problems:
+        _warn(f"error: {problem}")
+    if problems:
+        sys.exit(2)
+    click.echo(f"{submissions}: {n_ok} {'entry' if n_ok == 1 else 'entries'} ok, {n_records} records")

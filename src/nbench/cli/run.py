@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from nbench.cli.display import console, echo_json, record_json, show_record
+from nbench.cli.outputs import check_outputs
 from nbench.config import load_config_file, parse_set_options
 from nbench.runner import RunSpec
 from nbench.runner import run as run_spec
@@ -39,9 +40,10 @@ DEFAULT_OUT = "nbench-results"
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write a report of the run (plots of predictions against the data) into this directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON on stdout instead of the tables.")
+@click.option("--fresh", is_flag=True, help="Start the fit over: delete this run's work files (checkpoints) first.")
 def run(task: str, model: str, seed: int, phase: str | None, config_file: Path | None, set_pairs: tuple[str, ...],
         device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
-        save_submission: Path | None, report_dir: Path | None, as_json: bool) -> None:
+        save_submission: Path | None, report_dir: Path | None, as_json: bool, fresh: bool) -> None:
     """Run MODEL on TASK, print its metrics and write a JSON record.
 
     \b
@@ -53,12 +55,13 @@ def run(task: str, model: str, seed: int, phase: str | None, config_file: Path |
     overrides.update(parse_set_options(set_pairs))
     spec = RunSpec.create(task, model, seed=seed, phase=phase, overrides=overrides, device=device,
                           data_dir=data_dir, targets_path=targets_path)
+    check_outputs(out_dir=out_dir, data_dir=data_dir, files=[("--save-submission", save_submission)])
     if report_dir is not None:
         from nbench.reporting import check_plots
 
         check_plots()  # before the run, so that a missing extra does not cost a fit
     result = run_spec(spec, out_dir=out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
-                      log=lambda line: click.echo(line, err=True))
+                      log=lambda line: click.echo(line, err=True), fresh=fresh)
     if save_submission is not None:
         write_submission(save_submission, list(result.submissions.values()))
     report = None

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from nbench.cli.display import echo_json, record_json, show_record
+from nbench.cli.outputs import check_outputs
 from nbench.results import write_record
 from nbench.scoring.files import score_file
 
@@ -35,6 +36,7 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
       nbench score my_rates.h5 --task lorenz
       nbench score my_rates.h5 --targets eval_data_test.h5
     """
+    check_outputs(out_dir=out_dir, data_dir=data_dir)
     records = score_file(submission, tasks=task_names, targets_file=targets_file, phase=phase,
                          model_name=model_name, data_dir=data_dir,
                          invocation=shlex.join(["nbench", *sys.argv[1:]]))

@@ -36,6 +36,7 @@ from nbench.extras import require
 from nbench.io import open_h5_checked, write_json_atomic
 
 MANIFEST = ".nbench-manifest.json"
+logger = logging.getLogger(__name__)
 
 
 def resolve(spec: NlbDandiset, api_url: str | None = None) -> list[RemoteFile]:
@@ -205,6 +206,30 @@ def check_existing(dest: Path, remote: RemoteFile, spec: NlbDandiset, progress: 
                         f"`nbench data fetch {spec.name} --force` to download it again")
 
 
+def verify_files(name: str, files: list[Path], root: str | Path | None = None) -> None:
+    """Check NWB files of dataset ``name`` against the digests DANDI published for its pinned version.
+
+    The digests are those ``nbench data fetch`` recorded in the version's manifest; checking is a ``stat`` while
+    a file's verified sidecar is fresh, a re-hash otherwise. A file without a recorded digest (placed by hand) is
+    named in a warning.
+
+    Raises
+    ------
+    DataError
+        One line when a file is of another recording or differs from DANDI's size or digest.
+    """
+    spec = nlb_dandiset(name)
+    base = dandiset_dir(spec, root)
+    expected = read_manifest(spec, root)
+    for path in files:
+        remote = expected.get(Path(path).relative_to(base).as_posix()) if Path(path).is_relative_to(base) else None
+        if remote is None:
+            logger.warning("%s: not verified against DANDI (no digest recorded for it); run `nbench data fetch "
+                           "%s` to check it", path, name)
+            continue
+        check_existing(Path(path), remote, spec)
+
+
 def fetch_test_targets(root: str | Path | None = None, *, force: bool = False, progress: Any = None,
                        url: str | None = None, session: Any = None) -> Path:
     """Download (or verify) the public NLB'21 test-phase target file ``eval_data_test.h5``."""
@@ -282,7 +307,7 @@ def file_state(dest: Path, remote: RemoteFile | None, progress: Any = None) -> F
         state = "verified" if is_verified(dest, remote, progress) else "corrupt"
         return FileState(dest, state, size, expected)
     part = part_path(dest)
-    if part.exists():
+    if part.exists() and part.stat().st_size > 0:  # an empty part holds nothing to resume
         return FileState(dest, "partial", part.stat().st_size, expected)
     return FileState(dest, "missing", None, expected)
 

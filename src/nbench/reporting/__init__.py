@@ -16,8 +16,8 @@ from pathlib import Path
 
 from nbench.errors import ValidationError
 from nbench.extras import require
-from nbench.io import atomic_path
-from nbench.results import Record, file_sha256
+from nbench.io import atomic_path, file_sha256
+from nbench.results import Record
 from nbench.submission import Submission
 from nbench.tasks.base import View
 

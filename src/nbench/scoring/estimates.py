@@ -63,7 +63,7 @@ class R2Pool:
         parts = [p.stats for p in pools]
         count = parts[0].count
         return cls(R2TrialStats(count, *(np.concatenate([getattr(s, f) for s in parts], axis=1)
-                                         for f in ("sum_true", "sum_true_sq", "sum_sq_error"))))
+                                         for f in ("sum_true_sq", "sum_sq_error"))))
 
 
 Pool = BpsPool | R2Pool

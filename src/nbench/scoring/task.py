@@ -9,6 +9,8 @@ resamples per session (seed ``seed + i`` for the i-th session) shared by all its
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +20,14 @@ import numpy as np
 from nbench.metrics import metric_info
 from nbench.metrics.bootstrap import resample_weights
 from nbench.results import MetricValue
-from nbench.scoring.estimates import Estimate, combine_sessions, combine_views, interval
+from nbench.scoring.estimates import BpsPool, Estimate, combine_sessions, combine_views, interval
 from nbench.scoring.trials import TrialLoss, encode_neurons, encode_trials, session_detail
 from nbench.scoring.view import score_view
 from nbench.submission import Submission
 from nbench.tasks.base import Targets
 
 ALL_QUERIES = "(all)"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,9 +61,19 @@ class TaskScore:
 
 
 def metric_value(name: str, value: float, n: int | None, ci: tuple[float, float] | None = None) -> MetricValue:
-    """A metric value whose direction comes from nbench's metric table."""
+    """A metric value whose direction comes from nbench's metric table; a value that is not a finite number is
+    undefined (None, without an interval)."""
     info = metric_info(name)
-    return MetricValue(float(value), info.higher_is_better if info is not None else True, n, ci)
+    defined = math.isfinite(value)
+    return MetricValue(float(value) if defined else None, info.higher_is_better if info is not None else True, n,
+                       ci if defined else None)
+
+
+def undefined_reason(name: str, estimate: Estimate) -> str:
+    """Why a metric has no finite value, for the warning: no spikes to score, or the value itself."""
+    if isinstance(estimate.pool, BpsPool) and estimate.pool.stats.spike_sum.sum() == 0:
+        return "no observed held-out spikes" if name.startswith("co-bps") else "no observed forward spikes"
+    return f"not a finite number: {estimate.value}"
 
 
 class TaskScorer:
@@ -81,14 +94,23 @@ class TaskScorer:
         self._references: list[dict[str, float]] = []
 
     def add(self, view: ScoredView) -> None:
-        """Score one view now (its arrays may be dropped afterwards)."""
-        estimates = score_view(view.submission, view.targets)
+        """Score one view now (its arrays may be dropped afterwards); undefined metrics are named in a warning."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow: an undefined metric
+            estimates = score_view(view.submission, view.targets)
+        for name, estimate in estimates.items():
+            if not math.isfinite(estimate.value):
+                logger.warning("group %r: %s is undefined (%s)", view.targets.group, name,
+                               undefined_reason(name, estimate))
         self._views.append((view.session, view.query, estimates))
         self._n_eval.setdefault(view.session, view.targets.n_eval)
         self._references.append(dict(view.targets.reference))
 
     def result(self) -> TaskScore:
         """The task's metrics, references and breakdown (module docstring)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._result()
+
+    def _result(self) -> TaskScore:
         sessions = list(self._n_eval)
         weights = {s: resample_weights(self._n_eval[s], self.bootstrap, self.seed + i) if self.bootstrap else None
                    for i, s in enumerate(sessions)}

@@ -21,7 +21,7 @@ from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
 from nbench.baselines.ndt.model import NDTNet, poisson_nll
-from nbench.baselines.training import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from nbench.baselines.training import load_checkpoint, restore_rng, resuming, rng_state, save_checkpoint
 from nbench.io import atomic_path
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
@@ -217,9 +217,16 @@ class Trainer:
         save_checkpoint(path, state)
 
     def _try_resume(self) -> None:
-        state = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint)
+        """Continue from this fit's checkpoint, if there is one; a damaged one is a one-line error."""
+        path = self._checkpoint_path()
+        state = load_checkpoint(path, self.device, self.fingerprint, "NDT")
         if state is None:
             return  # none, or a different fit wrote it: start afresh (it is overwritten at the first save)
+        with resuming(path, "NDT"):
+            self._restore(state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -184,7 +184,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), **rng_state(self.device)})
 
     def _try_resume(self) -> None:
-        state = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint)
+        state = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint, "POYO")
         if state is None:
             return
         # The vocabularies are initialised with the same words, so loading remaps rows by word. The loaded dict

@@ -116,7 +116,8 @@ class Trainer:
             "rng_generator": self.generator.get_state(), **rng_state(self.device)})
 
     def _try_resume(self) -> None:
-        state: dict[str, Any] | None = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint)
+        state: dict[str, Any] | None = load_checkpoint(self._checkpoint_path(), self.device, self.fingerprint,
+                                                       "Swap-VAE")
         if state is None:
             return
         self.net.load_state_dict(state["model"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -21,6 +20,8 @@ import numpy as np
 
 from nbench import __version__
 from nbench.data.cache import data_dir as resolve_data_dir
+from nbench.data.cache import read_verified, seal_cache
+from nbench.data.dandi_fetch import verify_files
 from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
 from nbench.data.nlb.nwbread import NWBContent
 from nbench.data.nlb.params import PARAMS, group_name
@@ -29,8 +30,6 @@ from nbench.data.recording import TrialSpikes
 from nbench.errors import DataError
 from nbench.io import atomic_path
 from nbench.tasks.nlb.build import NLBArrays, build_arrays
-
-logger = logging.getLogger(__name__)
 
 CACHE_VERSION = "2"  # 2: held-in spike times of the input windows
 LIST_KEYS = ("eval_cond_idx", "train_cond_idx")
@@ -69,19 +68,19 @@ def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | No
     """
     spec = nlb_dandiset(dataset)
     files = phase_files(dataset, phase, data_dir)
+    verify_files(dataset, files, data_dir)
     key = _cache_key(dataset, phase, bin_ms, files)
     path = resolve_data_dir(data_dir) / "cache" / "nlb" / f"{group_name(dataset, bin_ms)}-{phase}-{key}.h5"
-    if use_cache and path.is_file():
-        try:
-            return read_cache(path)
-        except (OSError, KeyError, ValueError) as exc:
-            logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
+    cached = read_verified(path, read_cache) if use_cache else None
+    if cached is not None:
+        return cached
     rec = load_recording(files, identity_check(spec), dataset)
     arrays = build_arrays(PARAMS[dataset], rec, phase, bin_ms, f"{dataset} ({phase}, {bin_ms} ms)")
     provenance = {"source": f"DANDI:{spec.dandiset_id}/{spec.version}", "version": spec.version,
                   "sha256": {p.name: _sha256(p) for p in files}}
     if use_cache:
         write_cache(path, arrays, provenance)
+        seal_cache(path)
     return arrays, provenance
 
 
