@@ -54,6 +54,17 @@ def set_threads(limit: int | None = None) -> None:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), usable, limit or usable)))
 
 
+def optimizer_step(optimizer: Any, model: Any, loss: Any, max_grad_norm: float) -> float:
+    """One gradient step on ``loss`` with the gradient norm clipped to ``max_grad_norm``; the loss as a float."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return float(loss.item())
+
+
 def rng_state(device: Any) -> dict[str, Any]:
     """The global torch RNG states a training run draws from (CPU, and the CUDA device in use)."""
     import torch

@@ -21,7 +21,14 @@ from nbench.baselines.mtm.config import SCHEMES, MTMConfig
 from nbench.baselines.mtm.masking import draw_scheme, scheme_masks
 from nbench.baselines.mtm.network import MtMNet
 from nbench.baselines.ndt.model import poisson_nll
-from nbench.baselines.training import load_checkpoint, restore_rng, resuming, rng_state, save_checkpoint
+from nbench.baselines.training import (
+    load_checkpoint,
+    optimizer_step,
+    restore_rng,
+    resuming,
+    rng_state,
+    save_checkpoint,
+)
 
 CHECKPOINT_NAME = "mtm_checkpoint.pt"
 
@@ -138,11 +145,7 @@ class MtMTrainer:
             inputs = batch.masked_fill(zeroed.to(self.device), 0.0)
             log_rates = self.model(inputs, session.name, scheme)
             loss = poisson_nll(log_rates, batch, (loss_mask & finite[idx]).to(self.device))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
-            self.optimizer.step()
-            total += loss.item() * len(idx)
+            total += optimizer_step(self.optimizer, self.model, loss, self.config.max_grad_norm) * len(idx)
             count += len(idx)
         return total / max(count, 1)
 

@@ -21,7 +21,14 @@ from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
 from nbench.baselines.ndt.model import NDTNet, poisson_nll
-from nbench.baselines.training import load_checkpoint, restore_rng, resuming, rng_state, save_checkpoint
+from nbench.baselines.training import (
+    load_checkpoint,
+    optimizer_step,
+    restore_rng,
+    resuming,
+    rng_state,
+    save_checkpoint,
+)
 from nbench.io import atomic_path
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
@@ -159,11 +166,7 @@ class Trainer:
             with self._autocast():
                 log_rates = self.model(inputs)
             loss = poisson_nll(log_rates, self.train_labels[idx.to(self.device)], loss_mask)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
-            self.optimizer.step()
-            total += loss.item() * len(idx)
+            total += optimizer_step(self.optimizer, self.model, loss, self.config.max_grad_norm) * len(idx)
             count += len(idx)
         return total / max(count, 1)
 
