@@ -65,6 +65,15 @@ def optimizer_step(optimizer: Any, model: Any, loss: Any, max_grad_norm: float) 
     return float(loss.item())
 
 
+def restore_training(state: dict[str, Any], model: Any, optimizer: Any, scheduler: Any, device: Any) -> Any:
+    """Load model, optimizer, scheduler and torch RNG states from a checkpoint dict; return its best weights."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    restore_rng(state, device)
+    return state["best_model"]
+
+
 def rng_state(device: Any) -> dict[str, Any]:
     """The global torch RNG states a training run draws from (CPU, and the CUDA device in use)."""
     import torch

@@ -24,7 +24,7 @@ from nbench.baselines.ndt.model import poisson_nll
 from nbench.baselines.training import (
     load_checkpoint,
     optimizer_step,
-    restore_rng,
+    restore_training,
     resuming,
     rng_state,
     save_checkpoint,
@@ -196,11 +196,7 @@ class MtMTrainer:
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.best_state = state["best_model"]
-        restore_rng(state, self.device)
+        self.best_state = restore_training(state, self.model, self.optimizer, self.scheduler, self.device)
         self.rng.bit_generator.state = _rng_state(state["rng_numpy"])
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]

@@ -24,7 +24,7 @@ from nbench.baselines.ndt.model import NDTNet, poisson_nll
 from nbench.baselines.training import (
     load_checkpoint,
     optimizer_step,
-    restore_rng,
+    restore_training,
     resuming,
     rng_state,
     save_checkpoint,
@@ -230,11 +230,7 @@ class Trainer:
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.best_state = state["best_model"]
-        restore_rng(state, self.device)
+        self.best_state = restore_training(state, self.model, self.optimizer, self.scheduler, self.device)
         self.generator.set_state(state["rng_generator"].cpu())
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]
