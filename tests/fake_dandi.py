@@ -2,7 +2,8 @@
 
 It serves the endpoints the dandi client uses to resolve assets (``/api/info/``, the asset listing by path and
 the asset metadata) and the download redirect to a blob URL that honours ``Range``. Faults are injected per
-blob: close the connection after some bytes, ignore ``Range``, lie about the length, or fail with a status.
+blob: close the connection after some bytes, ignore ``Range``, lie about the length, fail with a status, or
+redirect elsewhere.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Fault:
     ignore_range: bool = False  # answer 200 with the whole body to a Range request
     extra_bytes: int = 0  # append junk beyond the real content (length announced accordingly)
     status: int | None = None  # answer with this HTTP status and no body
+    redirect: str | None = None  # answer 302 to this URL ("self" for the blob's own URL: a redirect loop)
+    content_length: str | None = None  # announce this Content-Length header instead of the real one
     times: int = 1
 
 
@@ -154,6 +157,12 @@ class _Handler(BaseHTTPRequestHandler):
             fault = Fault()
         if fault.status is not None:
             return self._json({"detail": "fault"}, fault.status)
+        if fault.redirect is not None:
+            self.send_response(302)
+            self.send_header("Location", self.path if fault.redirect == "self" else fault.redirect)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         content = content + b"\0" * fault.extra_bytes
         start = _range_start(self.headers.get("Range"))
         if start is not None and not fault.ignore_range:
@@ -168,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = content
             self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", fault.content_length or str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         if fault.close_after is not None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import h5py
 import numpy as np
 
+from nbench.data.nlb_tensors import import_tensors
 from nbench.tasks.base import TaskInputs
 
 
@@ -30,6 +34,19 @@ def tiny_inputs(n_train: int = 48, n_eval: int = 16, n_bins: int = 20, n_forward
     hidden = {"eval_spikes_heldout": spikes[ev, win, ho], "eval_rates_heldout": rates[ev][:, win, ho],
               "eval_spikes_forward": spikes[ev, fwd, :], "eval_rates": rates[ev]}
     return inputs, hidden
+
+
+def import_tiny_task(tmp: Path, n_bins: int = 50) -> Path:
+    """Write :func:`tiny_inputs` as an nlb_tools tensor file (10 ms bins) and import it as task ``tiny`` into the
+    data directory ``tmp / "data"``, which is returned (50 bins: GPFA places three 20-bin segments at random)."""
+    inputs, hidden = tiny_inputs(n_bins=n_bins)
+    with h5py.File(tmp / "tiny_10ms.h5", "w") as h5:
+        for key in ("train_spikes_heldin", "train_spikes_heldout", "eval_spikes_heldin",
+                    "train_spikes_heldin_forward", "train_spikes_heldout_forward"):
+            h5[key] = getattr(inputs, key)
+        h5["eval_spikes_heldout"] = hidden["eval_spikes_heldout"]
+    import_tensors(tmp / "tiny_10ms.h5", "tiny", tmp / "data")
+    return tmp / "data"
 
 
 #: A small, fast NDT config for the tests (2 layers, count embedding).

@@ -12,6 +12,8 @@ from fake_dandi import FakeDandi, Fault, make_nwb_bytes
 from nbench.cli import main
 from nbench.data import dandi_fetch, download
 from nbench.data.dandisets import NLB_DANDISETS, PinnedFile, nlb_files
+from nbench.metrics.poisson import bits_per_spike
+from nbench.results import load_records
 
 SMALL = NLB_DANDISETS["mc_maze_small"]
 
@@ -127,9 +129,17 @@ def test_import_run_and_score(tmp_path, capsys, monkeypatch):
     _, out, _ = nbench(capsys, "list", "tasks")
     assert "tiny" in out
     sub = tmp_path / "sub.h5"
-    code, out, err = nbench(capsys, "run", "--task", "tiny", "--model", "mean_rate", "--out", str(tmp_path / "r"),
+    code, out, err = nbench(capsys, "run", "--task", "tiny", "--model", "mean_rate", "--out", str(tmp_path / "run"),
                             "--save-submission", str(sub))
     assert code == 0, err
-    code, out, err = nbench(capsys, "score", str(sub), "--task", "tiny", "--out", str(tmp_path / "r"))
+    code, out, err = nbench(capsys, "score", str(sub), "--task", "tiny", "--out", str(tmp_path / "score"))
     assert code == 0, err
-    assert "co-bps" in out
+    (run_record,), (score_record,) = load_records(tmp_path / "run"), load_records(tmp_path / "score")
+    # Both score each held-out neuron's training mean on the imported eval spikes, computed here from the file.
+    with h5py.File(src) as h5:
+        truth = h5["eval_spikes_heldout"][()]
+        expected = bits_per_spike(np.broadcast_to(h5["train_spikes_heldout"][()].mean(axis=(0, 1)), truth.shape),
+                                  truth)
+    assert run_record.metrics["co-bps"].value == pytest.approx(expected, rel=1e-6)
+    assert score_record.metrics == run_record.metrics
+    assert f"{expected:.4f}" in out

@@ -282,6 +282,32 @@ def test_test_targets_fetch_and_verify(fake, tmp_path, monkeypatch):
         dandi_fetch.fetch_test_targets(tmp_path)
 
 
+@pytest.mark.parametrize("fault, message", [
+    (Fault(redirect="file:///etc/passwd", times=99), r"failed \(InvalidSchema: No connection adapters"),
+    (Fault(redirect="gopher://127.0.0.1/x", times=99), r"failed \(InvalidSchema: No connection adapters"),
+    (Fault(redirect="self", times=99), r"failed \(TooManyRedirects: Exceeded"),
+    (Fault(content_length="abc", times=99), "sent an invalid Content-Length 'abc'"),
+], ids=["file", "gopher", "loop", "content_length"])
+def test_item17_hostile_server_answers_are_one_line(fake, nwb, tmp_path, fault, message):
+    blobs = publish(fake, nwb["train"], nwb["test"])
+    fake.faults[blobs["train"]] = fault
+    with pytest.raises(DataError, match=message) as info:
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("train",))
+    assert "\n" not in str(info.value) and str(info.value).startswith("sub-Jenkins/")
+    assert_no_final(tmp_path)
+    assert not download.part_path(nlb_files("mc_maze_small", tmp_path)["train"]).exists()
+
+
+def test_item17_offline_test_targets_leave_no_empty_partial_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "RETRY_WAIT_S", 0.0)
+    with pytest.raises(DataError, match=r"eval_data_test.h5: cannot download from 127.0.0.1:9 \(.*\); check the "
+                                        "network and run the same command again$"):
+        dandi_fetch.fetch_test_targets(tmp_path, url="http://127.0.0.1:9/eval_data_test.h5")
+    dest = nlb_targets_path(tmp_path)
+    assert not download.part_path(dest).exists()
+    assert dandi_fetch.targets_state(tmp_path).state == "missing"
+
+
 def test_manifest_of_another_dandiset_is_refused(tmp_path):
     base = dandiset_dir(SMALL, tmp_path)
     base.mkdir(parents=True)
@@ -290,13 +316,28 @@ def test_manifest_of_another_dandiset_is_refused(tmp_path):
         dandi_fetch.dataset_state("mc_maze_small", tmp_path)
 
 
-def test_real_shared_test_file_through_fake_archive(fake, shared_data, nwb, tmp_path):
-    """The genuine 000140 test asset passes the identity check and its published sha256."""
-    real = (shared_data / "nlb_mc_maze_small" / "sub-Jenkins_ses-small_desc-test_ecephys.nwb").read_bytes()
-    publish(fake, nwb["train"], real)
-    dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("test",))
+#: sha256 that DANDI publishes for the 000140 test asset (sub-Jenkins_ses-small_desc-test_ecephys.nwb).
+REAL_TEST_SHA256 = "ca8a0bef5f189eafb9db1961d617e065cb461360718fde1c16a538922a6fa5fe"
+
+
+@pytest.mark.parametrize("flip_byte", [None, 200_000])
+def test_real_shared_test_file_against_dandis_published_sha256(fake, shared_data, nwb, tmp_path, flip_byte):
+    """The fake archive publishes DANDI's real digest (not that of what it serves): the genuine 000140 test asset
+    passes the identity check and the digest; the same file with one byte changed is refused, leaving nothing."""
+    served = (shared_data / "nlb_mc_maze_small" / "sub-Jenkins_ses-small_desc-test_ecephys.nwb").read_bytes()
+    if flip_byte is not None:
+        served = served[:flip_byte] + bytes([served[flip_byte] ^ 1]) + served[flip_byte + 1:]
+    fake.add_asset(SMALL.dandiset_id, SMALL.version, SMALL.train_path, nwb["train"])
+    fake.add_asset(SMALL.dandiset_id, SMALL.version, SMALL.test_path, served, sha256=REAL_TEST_SHA256)
     dest = nlb_files("mc_maze_small", tmp_path)["test"]
-    assert download.file_digest(dest) == "ca8a0bef5f189eafb9db1961d617e065cb461360718fde1c16a538922a6fa5fe"
+    if flip_byte is None:
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("test",))
+        assert download.file_digest(dest) == REAL_TEST_SHA256
+        return
+    with pytest.raises(DataError, match=rf"sha256 mismatch \(expected {REAL_TEST_SHA256}, got [0-9a-f]{{64}}\)"):
+        dandi_fetch.fetch("mc_maze_small", tmp_path, api_url=fake.api_url, files=("test",))
+    assert_no_final(tmp_path, "test")
+    assert not list(tmp_path.rglob("*.part"))
 
 
 @pytest.mark.network
@@ -304,6 +345,6 @@ def test_real_dandi_download_of_000140_test_asset(tmp_path):
     """Downloads the real 689 KB test asset of DANDI 000140 (needs internet)."""
     (path,) = dandi_fetch.fetch("mc_maze_small", tmp_path, files=("test",))
     assert path.stat().st_size == 689_312
-    assert download.file_digest(path) == "ca8a0bef5f189eafb9db1961d617e065cb461360718fde1c16a538922a6fa5fe"
+    assert download.file_digest(path) == REAL_TEST_SHA256
     manifest = json.loads((dandiset_dir(SMALL, tmp_path) / dandi_fetch.MANIFEST).read_text())
     assert manifest["assets"][SMALL.test_path]["algorithm"] == "sha256"

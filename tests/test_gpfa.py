@@ -10,7 +10,7 @@ import neo
 import numpy as np
 import pytest
 import quantities as pq
-from baseline_data import tiny_inputs
+from baseline_data import tiny_inputs, tiny_task
 from elephant.gpfa import GPFA, gpfa_core, gpfa_util
 
 from nbench.baselines.gpfa import (
@@ -21,7 +21,6 @@ from nbench.baselines.gpfa import (
     counts_to_seqs,
     vectorised_precomp,
 )
-from nbench.baselines.mean_rate import MeanRateModel
 from nbench.baselines.smoothing import SmoothingModel
 from nbench.errors import ConfigError
 from nbench.metrics.poisson import bits_per_spike
@@ -95,8 +94,7 @@ def test_defaults_and_config_errors() -> None:
 
 
 def test_learns_on_tiny_data_and_fills_every_rate() -> None:
-    inputs = tiny_inputs()
-    truth = tiny_inputs().train_spikes_heldout  # the same seed: held-out spikes of the training trials
+    inputs, hidden = tiny_task()
     model = GPFAModel(GPFAConfig(latent_dim=2, em_max_iters=15), seed=3)
     model.fit(inputs)
     sub = model.predict(inputs)
@@ -104,24 +102,29 @@ def test_learns_on_tiny_data_and_fills_every_rate() -> None:
     assert (sub.train_rates_heldin >= 1e-10).all() and np.isfinite(sub.eval_rates_heldout).all()
     cv = model.fit_info["alpha2_cv"]  # the CV walk scores the middle of the grid and its neighbours at least
     assert len(cv) >= 3 and model.fit_info["alpha2"] == max(cv, key=cv.get) and set(cv) <= set(ALPHA2_GRID)
-    mean = np.broadcast_to(truth.mean(axis=(0, 1)), truth.shape)
-    assert bits_per_spike(sub.train_rates_heldout, truth) > bits_per_spike(mean, truth) + 0.05
+    # Eval trials, scored against what the true rates reach (measured: 1.47 of 1.69 bits/spike; mean rate ~0).
+    truth = hidden["eval_spikes_heldout"]
+    ceiling = bits_per_spike(hidden["eval_rates_heldout"], truth)
+    assert bits_per_spike(sub.eval_rates_heldout, truth) >= 0.7 * ceiling
 
 
 # Few EM iterations keep this quick; lorenz also exercises the CV choice of alpha2, chaotic_rnn fixes it.
-@pytest.mark.parametrize(("task", "overrides"), [("lorenz", {"em_max_iters": 20}),
-                                                 ("chaotic_rnn", {"em_max_iters": 10, "alpha2": 1e-5})])
-def test_synthetic_gpfa_beats_mean_rate_and_its_rate_r2_beats_smoothing(task: str, overrides: dict) -> None:
+# Measured (val phase, eval trials): co-bps 1.20 of the true rates' 1.52 on lorenz, 0.368 of 0.485 on chaotic_rnn;
+# held-in rate R2 0.32 and 0.63 (smoothing's -1.77 and -0.65, mean rate's 0); held-out 0.61 and 0.76.
+@pytest.mark.parametrize(("task", "overrides", "heldin_r2_floor"), [
+    ("lorenz", {"em_max_iters": 20}, 0.25), ("chaotic_rnn", {"em_max_iters": 10, "alpha2": 1e-5}, 0.5)])
+def test_synthetic_gpfa_nears_the_true_rates_and_its_rate_r2_beats_smoothing(task: str, overrides: dict,
+                                                                             heldin_r2_floor: float) -> None:
     inputs, targets = make_task(task).prepare("val")
     cfg = GPFAModel.make_config(task, overrides)
     preds = {}
-    for model in (GPFAModel(cfg), SmoothingModel(SmoothingModel.default_config(task)),
-                  MeanRateModel(MeanRateModel.Config())):
+    for model in (GPFAModel(cfg), SmoothingModel(SmoothingModel.default_config(task))):
         model.fit(inputs)
         preds[model.name] = model.predict(inputs)
-    bps = {k: bits_per_spike(p.eval_rates_heldout, targets.eval_spikes_heldout) for k, p in preds.items()}
-    assert bps["gpfa"] > bps["mean_rate"] + 0.2 and bps["smoothing"] > bps["mean_rate"] + 0.2, bps
-    for part in ("heldin", "heldout"):
-        true = getattr(targets, f"eval_true_rates_{part}")
-        r2 = {k: rate_r2(getattr(p, f"eval_rates_{part}"), true) for k, p in preds.items()}
-        assert r2["gpfa"] > r2["smoothing"], (part, r2)
+    truth = targets.eval_spikes_heldout
+    ceiling = bits_per_spike(targets.eval_true_rates_heldout, truth)
+    assert bits_per_spike(preds["gpfa"].eval_rates_heldout, truth) >= 0.7 * ceiling
+    r2 = {part: {k: rate_r2(getattr(p, f"eval_rates_{part}"), getattr(targets, f"eval_true_rates_{part}"))
+                 for k, p in preds.items()} for part in ("heldin", "heldout")}
+    assert r2["heldin"]["gpfa"] >= heldin_r2_floor, r2
+    assert r2["heldout"]["gpfa"] > r2["heldout"]["smoothing"], r2

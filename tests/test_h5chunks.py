@@ -39,6 +39,17 @@ def test_same_values_as_h5py(tmp_path: Path, name: str, dtype: str) -> None:
         np.testing.assert_array_equal(out, h5["x"][()].astype(np.float64))
 
 
+@pytest.mark.parametrize("userblock", [512, 4096])
+def test_file_with_a_user_block_reads_as_h5py(tmp_path: Path, userblock: int) -> None:
+    data = np.random.default_rng(2).random((30, 17, 11))
+    with h5py.File(tmp_path / "a.h5", "w", userblock_size=userblock) as h5:
+        h5.create_dataset("x", data=data, chunks=(7, 5, 3), compression="gzip")
+    with h5py.File(tmp_path / "a.h5", "r") as h5:
+        out = np.empty_like(data)
+        read_into(h5["x"], out)
+    np.testing.assert_array_equal(out, data)
+
+
 def test_reads_into_a_strided_part_of_a_buffer(tmp_path: Path) -> None:
     data = np.random.default_rng(1).random((50, 20, 9)).astype(np.float32)
     _write(tmp_path / "a.h5", data, chunks=(6, 7, 4), compression="gzip")

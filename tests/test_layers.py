@@ -1,10 +1,10 @@
 """The package's layering, read from the source: nothing imports upward.
 
-Layers, bottom up (a module may import its own layer and the ones below): errors, metrics < io, config < data,
-_builtins (the registry's plain tables) < registry, results, submission < tasks < baselines, validation,
-provenance < scoring, fitting, tuning < runner, runs < leaderboard < cli. The rules the design states outright are
-checked on their own too: data never imports tasks, metrics import nothing of nbench but metrics, and the
-leaderboard never scores (it renders records).
+Layers, bottom up (a module may import its own layer and the ones below): errors, extras, metrics, text < io,
+config, values < data, _builtins (the registry's plain tables) < registry, results, record_schema, submission <
+tasks < baselines, validation, provenance < scoring, fitting, tuning < runner, runs < leaderboard, reporting < cli. The
+rules the design states outright are checked on their own too: data never imports tasks, metrics import nothing
+of nbench but metrics, and the leaderboard never scores (it renders records).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "nbench"
-LEVEL = {"errors": 0, "metrics": 0, "io": 1, "h5chunks": 1, "config": 1, "registry": 3, "_builtins": 2, "data": 2,
-         "results": 3, "submission": 3, "tasks": 4, "baselines": 5, "testing": 5, "validation": 5,
-         "scoring": 6, "fitting": 6, "provenance": 5, "tuning": 6, "runner": 7, "runs": 7, "leaderboard": 8, "cli": 9,
-         "__main__": 10}
+LEVEL = {"errors": 0, "extras": 0, "metrics": 0, "text": 0, "io": 1, "h5chunks": 1, "config": 1, "values": 1,
+         "registry": 3, "_builtins": 2, "data": 2, "record_schema": 3, "results": 3, "submission": 3, "tasks": 4,
+         "baselines": 5, "testing": 5, "validation": 5, "scoring": 6, "fitting": 6, "provenance": 5, "tuning": 6,
+         "runner": 7, "runs": 7, "leaderboard": 8, "reporting": 8, "cli": 9, "__main__": 10}
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,7 +1,7 @@
 """The built page in a real browser (headless Debian Chromium via Playwright): tabs, sorting, escaping.
 
-Skipped when the ``playwright`` package or a ``chromium`` executable is missing
-(``apt-get install -y chromium``; ``pip install playwright``; never ``playwright install``).
+Needs the ``playwright`` package and a ``chromium`` executable (``apt-get install -y chromium``; never
+``playwright install``): skipped without them, a failure in CI (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -9,19 +9,15 @@ from __future__ import annotations
 import pytest
 from test_leaderboard_site import HOSTILE, make_inputs
 
-from nbench.leaderboard.browser import chromium_path
 from nbench.leaderboard.site import build_site
 from nbench.scoring.entries import score_entry_file
-
-pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if chromium_path() is None:
-    pytest.skip("no chromium executable (apt-get install chromium)", allow_module_level=True)
 
 
 def names_in(page, table_id: str) -> list[str]:
     return page.locator(f"#{table_id} tbody td.model .name").all_text_contents()
 
 
+@pytest.mark.usefixtures("chromium")
 def test_page_in_chromium(tmp_path):
     from nbench.leaderboard.browser import chromium_page
 

@@ -89,7 +89,7 @@ def test_h5_files_need_tasks_and_symlinks_are_refused(tmp_path):
 
 
 def test_bad_yaml_folder_name_and_missing_metadata(tmp_path):
-    with pytest.raises(ValidationError, match="not valid UTF-8 YAML"):
+    with pytest.raises(ValidationError, match="not valid YAML at line 1"):
         load_metadata(write_entry(tmp_path / "a", "name: [unclosed"))
     with pytest.raises(ValidationError, match="entry folder name"):
         load_metadata(write_entry(tmp_path / "Bad Name", BASE))

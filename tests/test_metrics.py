@@ -107,12 +107,17 @@ def test_sufficient_statistics_equal_the_likelihood_definition() -> None:
         assert per_neuron[j] == pytest.approx(_bps_from_likelihoods(r[..., j:j + 1], spikes[..., j:j + 1]),
                                               abs=1e-12)
     assert np.isnan(per_neuron[4])
-    # resample weights: trial multiplicities equal the explicitly resampled data
+    # resample weights: trial multiplicities equal the explicitly resampled data, scored against the null of the
+    # full sample (each neuron's mean count over all trials), not one re-estimated on the resample
+    null = np.nanmean(spikes, axis=(0, 1))
+    null[null == 0] = poisson.ZERO_RATE
     w = bootstrap.resample_weights(12, 3, seed=0)
     for row in w:
         idx = np.repeat(np.arange(12), row.astype(int))
-        assert poisson.bps_from_stats(stats, row[None])[0] == pytest.approx(
-            _bps_from_likelihoods(r[idx], spikes[idx]), abs=1e-12)
+        null_nll = poisson.neg_log_likelihood(np.broadcast_to(null, spikes[idx].shape), spikes[idx])
+        expected = (null_nll - poisson.neg_log_likelihood(r[idx], spikes[idx])) / np.nansum(spikes[idx]) / np.log(2)
+        assert poisson.bps_from_stats(stats, row[None])[0] == pytest.approx(expected, abs=1e-12)
+        assert expected != pytest.approx(_bps_from_likelihoods(r[idx], spikes[idx]), abs=1e-6)
 
 
 # ---------------------------------------------------------------- R2 helpers and bootstrap
@@ -155,11 +160,14 @@ def test_r2_trial_stats_with_dropped_samples() -> None:
     stats = rates.r2_trial_stats(y, p, trial, 7)
     assert stats.count[[1, 4, 6]].sum() == 0
     assert rates.r2_from_stats(stats, np.ones((1, 7)))[0] == pytest.approx(r2_score(y, p), abs=1e-12)
+    # A resample is scored against the full sample's mean (R2's baseline is not re-fitted to the resample).
     for row in bootstrap.resample_weights(7, 4, seed=1):
         take = np.concatenate([np.flatnonzero(trial == t) for t in range(7) for _ in range(int(row[t]))])
-        expected = r2_score(y[take], p[take]) if take.size > 1 else np.nan
+        sse, sst = ((y[take] - p[take]) ** 2).sum(0), ((y[take] - y.mean(0)) ** 2).sum(0)
+        expected = np.mean(1 - sse / sst) if take.size else np.nan
         got = rates.r2_from_stats(stats, row[None])[0]
         assert (np.isnan(expected) and np.isnan(got)) or got == pytest.approx(expected, abs=1e-12)
+        assert take.size < 2 or got != pytest.approx(r2_score(y[take], p[take]), abs=1e-9)
 
 
 def test_resample_weights_are_deterministic_multiplicities() -> None:
@@ -175,7 +183,7 @@ def test_resample_weights_are_deterministic_multiplicities() -> None:
 def test_ci_flags_are_declared_in_metrics() -> None:
     with_ci = {name for name, info in METRICS.items() if info.bootstrap_ci}
     assert with_ci == {"co-bps", "co-bps per neuron", "fp-bps", "fp-bps per neuron", "vel R2", "vel R2 (predicted)",
-                       "rate R2", "rate R2 heldin", "rate R2 heldout"}
+                       "rate R2", "rate R2 heldin", "rate R2 heldout", "reach-direction accuracy (from latents)"}
     assert all(not METRICS[name].bootstrap_ci for name in METRICS if METRICS[name].family == "reference")
 
 
@@ -283,3 +291,56 @@ def test_tp_correlation_skips_single_trial_conditions() -> None:
     assert timing.tp_correlation(spikes, eval_rates, behavior) == pytest.approx(-1.0, abs=1e-12)
     with pytest.raises(ValueError, match="tp corr is undefined"):
         timing.tp_correlation(spikes[:1], eval_rates[:1], behavior[:1])
+
+
+def _mean_rate_like_stats(seed: int) -> poisson.BpsTrialStats:
+    """312 trials of overdispersed counts (a random phase per trial) scored by a constant rate 5 % off the mean:
+    bits/spike near zero, the case where a resample-refitted null pushed the whole bootstrap below the value."""
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(0, 2 * np.pi, (312, 1, 1))
+    pref = np.linspace(0, 2 * np.pi, 29, endpoint=False)
+    lam = 0.08 * np.exp(np.cos(np.linspace(0, np.pi, 10)[:, None] + phase - pref) - 0.25)
+    rates = np.broadcast_to(lam.mean(axis=(0, 1)) * 1.05, lam.shape)
+    return poisson.bps_trial_stats(rates, rng.poisson(lam).astype(float))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_item23_bootstrap_interval_contains_its_point_estimate(seed: int) -> None:
+    stats = _mean_rate_like_stats(seed)
+    weights = bootstrap.resample_weights(312, 1000, seed=0)
+    population, per_neuron = poisson.bps_population_and_neurons(stats)
+    boot_population, boot_per_neuron = poisson.bps_population_and_neurons(stats, weights)
+    for value, resampled in ((population[0], boot_population),
+                             (poisson.neuron_mean(per_neuron)[0], poisson.neuron_mean(boot_per_neuron))):
+        lo, hi = bootstrap.percentile_interval(resampled)
+        assert lo <= value <= hi, (value, lo, hi)
+        assert abs(np.median(resampled) - value) < 0.25 * (hi - lo)  # centred on the value, not below it
+
+
+def test_item23_shipped_records_intervals_contain_their_values() -> None:
+    from pathlib import Path
+
+    from nbench.results import load_records
+
+    records = load_records(Path(__file__).resolve().parents[1] / "leaderboard" / "records")
+    checked = 0
+    for record in records:
+        for name, value in record.metrics.items():
+            if value.ci95 is not None:
+                checked += 1
+                assert value.ci95[0] <= value.value <= value.ci95[1], (record.task["name"], record.model["name"],
+                                                                       record.seed, name, value)
+    assert len(records) == 18 and checked == 18 * 6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_item23_r2_bootstrap_interval_contains_its_point_estimate(seed: int) -> None:
+    """A constant prediction near the mean: R2 just below 0, where a resample-refitted mean (R2's baseline)
+    pushed the whole bootstrap below the value."""
+    rng = np.random.default_rng(seed)
+    true = rng.gamma(2.0, 0.05, (260, 20, 10)) * np.exp(rng.normal(0, 0.5, (260, 1, 10)))
+    pred = np.broadcast_to(true.mean(axis=(0, 1)) * 1.02, true.shape)
+    value = rates.rate_r2(pred, true)
+    lo, hi = bootstrap.percentile_interval(rates.r2_from_stats(rates.r2_stats_3d(true, pred),
+                                                               bootstrap.resample_weights(260, 1000, seed=0)))
+    assert lo <= value <= hi, (value, lo, hi)

@@ -6,20 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from nbench.baselines.mean_rate import MeanRateModel  # noqa: E402
-from nbench.baselines.mtm import MTMModel, MTMTemporalModel  # noqa: E402
-from nbench.baselines.mtm.config import MTMConfig  # noqa: E402
-from nbench.baselines.mtm.masking import query_scheme, scheme_masks  # noqa: E402
-from nbench.baselines.mtm.network import MtMNet, attention_mask  # noqa: E402
-from nbench.data.synthetic.multi_region import MultiRegionParams, generate  # noqa: E402
-from nbench.fitting import fit_and_predict  # noqa: E402
-from nbench.scoring.task import ScoredView, TaskScorer  # noqa: E402
-from nbench.tasks import make_task  # noqa: E402
-from nbench.tasks.region import FAMILIES  # noqa: E402
-from nbench.tasks.segments import segment_task  # noqa: E402
+from nbench.baselines.mean_rate import MeanRateModel
+from nbench.baselines.mtm import MTMModel, MTMTemporalModel
+from nbench.baselines.mtm.config import MTMConfig
+from nbench.baselines.mtm.masking import query_scheme, scheme_masks
+from nbench.baselines.mtm.network import MtMNet, attention_mask
+from nbench.data.synthetic.multi_region import MultiRegionParams, generate
+from nbench.fitting import fit_and_predict
+from nbench.scoring.task import ScoredView, TaskScorer
+from nbench.tasks import make_task
+from nbench.tasks.region import FAMILIES
+from nbench.tasks.segments import segment_task
 
 TINY = MultiRegionParams(n_trials=60, min_units=40, max_units=40)
 FAST = dict(d_model=32, num_layers=2, num_heads=2, hidden_size=64, stitch_dim=32, dropout=0.0,
@@ -163,3 +162,35 @@ def test_resume_equals_an_uninterrupted_fit(tmp_path: Path) -> None:
     assert resumed.fit_info["resumed_from_epoch"] == 5
     for a, b in zip(whole.net.state_dict().values(), resumed.net.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign_bytes", "wrong_shapes"])
+def test_damaged_checkpoint_is_one_line(tmp_path: Path, damage: str) -> None:
+    """A damaged checkpoint of this fit is one line saying how to start over (was: a traceback on a
+    checkpoint that loads but does not restore)."""
+    from nbench.errors import DataError
+
+    prepared = tiny_task()
+    views = [prepared.training_view(s) for s in prepared.sessions]
+
+    def fit() -> MTMTemporalModel:
+        model = MTMTemporalModel(MTMConfig(**{**FAST, "max_epochs": 2, "checkpoint_interval": 1}), seed=0,
+                                 workdir=tmp_path / "run")
+        model.fit_sessions(views)
+        return model
+
+    model = fit()
+    (path,) = tmp_path.glob("mtm-*/checkpoint.pt")
+    good = torch.load(path, weights_only=True)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "foreign_bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    else:
+        good["model"] = {k: v[:1] for k, v in model.net.state_dict().items()}
+        torch.save(good, path)
+    with pytest.raises(DataError) as info:
+        fit()
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: cannot resume from this MtM checkpoint")
+    assert message.endswith(f"delete {path.parent} to start the fit over")

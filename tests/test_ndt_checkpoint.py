@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from ndt_fixtures import TINY_CONFIG, tiny_inputs
 
-torch = pytest.importorskip("torch")
-
-from ndt_fixtures import TINY_CONFIG, tiny_inputs  # noqa: E402
-
-from nbench.baselines.ndt import NDTModel  # noqa: E402
-from nbench.baselines.ndt.train import BEST_NAME, CHECKPOINT_NAME  # noqa: E402
+from nbench.baselines.ndt import NDTModel
+from nbench.baselines.ndt.train import BEST_NAME, CHECKPOINT_NAME
+from nbench.errors import DataError
 
 CONFIG = {**TINY_CONFIG, "max_epochs": 12, "val_interval": 2, "checkpoint_interval": 1, "dropout": 0.1}
 
@@ -80,3 +80,33 @@ def test_checkpoint_files_are_plain_state(tmp_path: Path) -> None:
     for key, value in best.items():
         assert torch.equal(value, state["best_model"][key])
     assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
+
+
+class _Payload:
+    """Unpickling this would run a shell command; ``weights_only=True`` must refuse it."""
+
+    def __reduce__(self) -> tuple:
+        return (os.system, ("touch pwned-by-checkpoint",))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign_bytes", "malicious_pickle", "wrong_shapes"])
+def test_item13_damaged_checkpoint_is_one_line(tmp_path: Path, damage: str, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    model = _fit(tmp_path)
+    path = tmp_path / CHECKPOINT_NAME
+    good = torch.load(path, weights_only=True)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "foreign_bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif damage == "malicious_pickle":
+        torch.save({"fingerprint": good["fingerprint"], "model": _Payload()}, path)
+    else:
+        good["model"] = {k: v[:1] for k, v in model.net.state_dict().items()}
+        torch.save(good, path)
+    with pytest.raises(DataError) as info:
+        _fit(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: cannot resume from this NDT checkpoint")
+    assert message.endswith("run again with --fresh to start the fit over")
+    assert not (tmp_path / "pwned-by-checkpoint").exists()

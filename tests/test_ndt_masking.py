@@ -6,11 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from nbench.baselines.ndt.config import NDTConfig  # noqa: E402
-from nbench.baselines.ndt.masking import expand_spans, mask_batch, span_probability  # noqa: E402
+from nbench.baselines.ndt.config import NDTConfig
+from nbench.baselines.ndt.masking import expand_spans, mask_batch, span_probability
 
 
 def _counts(n_trials: int = 400, n_bins: int = 50, n_neurons: int = 20, seed: int = 0) -> torch.Tensor:

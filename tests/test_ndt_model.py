@@ -7,12 +7,11 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from nbench.baselines.ndt.config import NDTConfig, default_config  # noqa: E402
-from nbench.baselines.ndt.model import NDTNet, context_mask  # noqa: E402
-from nbench.errors import ConfigError  # noqa: E402
+from nbench.baselines.ndt.config import NDTConfig, default_config
+from nbench.baselines.ndt.model import NDTNet, context_mask
+from nbench.errors import ConfigError
 
 
 @pytest.mark.parametrize(("forward", "backward"), [(2, 3), (0, 5), (4, 0), (-1, 2), (3, -1), (-1, -1)])
@@ -74,17 +73,24 @@ def test_counts_above_max_are_clamped() -> None:
     assert torch.equal(net(big), net(capped))
 
 
-def test_presets() -> None:
-    lorenz, chaotic = default_config("lorenz"), default_config("chaotic_rnn")
+def test_presets_follow_the_authors_configs() -> None:
+    """The NDT authors' settings (arxiv architecture, lorenz.yaml, configs/mc_maze.yaml, dmfc_rsg.yaml)."""
+    lorenz = default_config("lorenz")
     assert (lorenz.embedding, lorenz.embed_dim, lorenz.pre_norm, lorenz.fixup_init) == ("count", 2, True, True)
-    assert (chaotic.pre_norm, chaotic.fixup_init, chaotic.lr_schedule) == (True, True, "cosine")
-    assert lorenz.max_epochs == 500 and chaotic.max_epochs == 400
     maze, maze20 = default_config("mc_maze"), default_config("mc_maze", bin_ms=20)
     assert (maze.embedding, maze.num_layers, maze.lr_schedule) == ("identity", 4, "cosine")
     assert maze20.context_forward == round(maze.context_forward / 4)
     assert default_config("dmfc_rsg").num_layers == 6
     assert default_config("mc_maze_small", bin_ms=20).context_backward == maze20.context_backward
     assert default_config("no_such_family") == NDTConfig()
+
+
+@pytest.mark.regression
+def test_presets_nbench_choices_regression() -> None:
+    """Regression check: nbench's own choices (pre-LN and a cosine schedule for chaotic_rnn, CPU epoch budgets)."""
+    lorenz, chaotic = default_config("lorenz"), default_config("chaotic_rnn")
+    assert (chaotic.pre_norm, chaotic.fixup_init, chaotic.lr_schedule) == (True, True, "cosine")
+    assert lorenz.max_epochs == 500 and chaotic.max_epochs == 400
 
 
 def test_bad_config_is_one_line_error() -> None:

@@ -1,4 +1,4 @@
-"""NDT training: a few seconds of fitting lowers the masked NLL and beats the mean-rate predictor; nothing of
+"""NDT training: a few seconds of fitting lowers the masked NLL and nears the true rates' score; nothing of
 the held-out or forward targets ever reaches the network's input."""
 
 from __future__ import annotations
@@ -7,14 +7,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
+from ndt_fixtures import TINY_CONFIG, tiny_inputs
 
-torch = pytest.importorskip("torch")
-
-from ndt_fixtures import TINY_CONFIG, tiny_inputs  # noqa: E402
-
-from nbench.baselines.ndt import NDTModel  # noqa: E402
-from nbench.baselines.ndt.model import NDTNet  # noqa: E402
-from nbench.metrics.poisson import bits_per_spike, neg_log_likelihood  # noqa: E402
+from nbench.baselines.ndt import NDTModel
+from nbench.baselines.ndt.model import NDTNet
+from nbench.metrics.poisson import bits_per_spike
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +29,21 @@ def test_masked_nll_falls(fitted: tuple) -> None:
     model, _, _, losses = fitted
     val = [v for _, _, v in losses if v is not None]
     train = [t for _, t, _ in losses]
-    assert min(val) < 0.9 * val[0]
-    assert np.mean(train[-5:]) < 0.9 * np.mean(train[:3])
+    # Measured: the best validation NLL is 0.48 x the first, the last training losses 0.40 x the first.
+    assert min(val) < 0.6 * val[0]
+    assert np.mean(train[-5:]) < 0.5 * np.mean(train[:3])
     assert model.summary.best_val_nll == pytest.approx(min(val))
 
 
-def test_beats_mean_rate_on_heldout_and_forward(fitted: tuple) -> None:
+def test_nears_the_true_rates_on_heldout_and_forward(fitted: tuple) -> None:
+    """Measured: co-bps 0.743 of the true rates' 0.837, forward bits/spike 0.622 of 0.747 (mean rate: 0, -0.12)."""
     model, inputs, hidden, _ = fitted
     sub = model.predict(inputs)
     spikes = hidden["eval_spikes_heldout"]
-    mean_rate = np.broadcast_to(inputs.train_spikes_heldout.mean(axis=(0, 1)), spikes.shape)
-    assert neg_log_likelihood(sub.eval_rates_heldout, spikes) < neg_log_likelihood(mean_rate, spikes)
-    assert bits_per_spike(sub.eval_rates_heldout, spikes) > 0.05
+    assert bits_per_spike(sub.eval_rates_heldout, spikes) >= 0.8 * bits_per_spike(hidden["eval_rates_heldout"], spikes)
     fwd = np.concatenate([sub.eval_rates_heldin_forward, sub.eval_rates_heldout_forward], axis=2)
-    train_fwd = np.concatenate([inputs.train_spikes_heldin_forward, inputs.train_spikes_heldout_forward], axis=2)
-    fwd_mean = np.broadcast_to(train_fwd.mean(axis=(0, 1)), fwd.shape)
     truth = hidden["eval_spikes_forward"]
-    assert neg_log_likelihood(fwd, truth) < neg_log_likelihood(fwd_mean, truth)
+    assert bits_per_spike(fwd, truth) >= 0.7 * bits_per_spike(hidden["eval_rates"][:, inputs.n_bins:], truth)
 
 
 def test_submission_shapes(fitted: tuple) -> None:

@@ -4,21 +4,23 @@ tensors and targets built by nbench (``reference/nlb.md`` 6.2, item 1). Needs DA
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 import scipy.signal
+from conftest import USER_DATA_DIR
 
 from nbench.data.dandisets import nlb_dandiset, nlb_files
 from nbench.data.nlb import PARAMS, load_recording
 from nbench.tasks.nlb import build_arrays
 
-pytestmark = [pytest.mark.network, pytest.mark.oracle]
+pytestmark = pytest.mark.network
 EXPECTED = {"[500] co-bps": 0.1528, "[500] vel R2": 0.5224, "[500] psth R2": 0.3871}
 
 
 def _train_file(tmp_path: Path) -> Path:
-    path = nlb_files("mc_maze_large")["train"]
+    path = nlb_files("mc_maze_large", USER_DATA_DIR)["train"]  # reuse a `nbench data fetch mc_maze_large` copy
     if path.is_file():
         return path
     from dandi.download import download
@@ -37,8 +39,7 @@ def _ridge(train_x: np.ndarray, eval_x: np.ndarray, train_y: np.ndarray, alpha: 
     return train_x @ w, eval_x @ w
 
 
-def test_mc_maze_large_val_golden(tmp_path: Path) -> None:
-    evaluation = pytest.importorskip("nlb_tools.evaluation")
+def test_mc_maze_large_val_golden(tmp_path: Path, nlb_tools: ModuleType) -> None:
     arrays = build_arrays(PARAMS["mc_maze_large"], load_recording([_train_file(tmp_path)]), "val", 5,
                           "mc_maze_large")
     x = arrays.inputs
@@ -62,6 +63,6 @@ def test_mc_maze_large_val_golden(tmp_path: Path) -> None:
     cond_idx = np.empty(len(targets["eval_cond_idx"]), dtype=object)
     cond_idx[:] = targets["eval_cond_idx"]
     targets["eval_cond_idx"] = cond_idx
-    result = evaluation.evaluate({"mc_maze_large": targets}, submission)[0]["mc_maze_scaling_split"]
+    result = nlb_tools.evaluation.evaluate({"mc_maze_large": targets}, submission)[0]["mc_maze_scaling_split"]
     for key, value in EXPECTED.items():
         assert abs(result[key] - value) < 1e-4, (key, result[key])

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import import_oracle
 from fixtures.nlb_nwb import KINDS, NLB_NAMES, fixture_files
 
 from nbench.data.nlb import PARAMS, load_recording
 from nbench.tasks.nlb import build_arrays
 
-pytest.importorskip("nlb_tools")
+import_oracle("nlb_tools.make_tensors")
 pytestmark = pytest.mark.oracle
 EXACT_INPUTS = ("train_spikes_heldin", "train_spikes_heldout", "train_behavior", "train_spikes_heldin_forward",
                 "train_spikes_heldout_forward", "eval_spikes_heldin")

@@ -1,5 +1,6 @@
 """The genuine NLB MC_Maze_Small files: the DANDI 000140 test NWB in ../shared/data, and (when fetched into the
-data directory) the train NWB against the real nlb_tools val tensors shipped beside the test file."""
+data directory; ``.ci/run`` fetches it where DANDI is reachable) the train NWB against the real nlb_tools val
+tensors shipped beside the test file."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import USER_DATA_DIR
 
-from nbench.data.dandisets import nlb_files
 from nbench.data.nlb import PARAMS, load_recording
 from nbench.data.nlb.nwbread import read_nwb
 from nbench.tasks.nlb.build import eval_input
@@ -27,14 +26,15 @@ def test_real_test_file_eval_inputs(shared_data: Path, bin_ms: int) -> None:
     tensor, trial_ids = eval_input(PARAMS["mc_maze_small"], load_recording([path]), bin_ms, ("test",), "real")
     assert tensor.shape == (100, 700 // bin_ms, 107)
     np.testing.assert_array_equal(trial_ids, np.arange(100))
-    assert np.nansum(tensor) == 32_897, "every spike of the file lies in a test window"
+    with h5py.File(path, "r") as h5:
+        n_spikes = len(h5["units/spike_times"])
+    assert np.nansum(tensor) == n_spikes == 32_897, "every spike of the file lies in a test window"
     assert not np.isnan(tensor).any()
 
 
-@pytest.mark.oracle
 @pytest.mark.parametrize("bin_ms", [5, 20])
+@pytest.mark.usefixtures("nlb_tools")
 def test_real_test_file_equals_nlb_tools(shared_data: Path, bin_ms: int) -> None:
-    pytest.importorskip("nlb_tools")
     from fixtures.nlb_oracle import sorted_loads
     from nlb_tools.make_tensors import make_eval_input_tensors
     from nlb_tools.nwb_interface import NWBDataset
@@ -48,14 +48,11 @@ def test_real_test_file_equals_nlb_tools(shared_data: Path, bin_ms: int) -> None
     np.testing.assert_array_equal(ours, ref.astype(np.float32))
 
 
-def test_real_train_file_equals_published_val_tensors(shared_data: Path) -> None:
-    """Runs only where ``nbench data fetch mc_maze_small`` has put the real train file in the data directory."""
-    train = nlb_files("mc_maze_small", USER_DATA_DIR)["train"]
-    if not train.is_file():
-        pytest.skip(f"real MC_Maze_Small train file not in the data directory ({train})")
+def test_real_train_file_equals_published_val_tensors(shared_data: Path, fetched_train: Path) -> None:
+    """Needs the real train file that ``nbench data fetch mc_maze_small`` puts in the data directory."""
     from nbench.tasks.nlb import build_arrays
 
-    ours = build_arrays(PARAMS["mc_maze_small"], load_recording([train]), "val", 5, "real", with_targets=False)
+    ours = build_arrays(PARAMS["mc_maze_small"], load_recording([fetched_train]), "val", 5, "real", with_targets=False)
     with h5py.File(shared_data / VAL_TENSORS, "r") as h5:
         for key in ("train_spikes_heldin", "train_spikes_heldout", "train_spikes_heldin_forward",
                     "train_spikes_heldout_forward", "eval_spikes_heldin"):

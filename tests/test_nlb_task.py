@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from fixtures.nlb_nwb import DANDI_DIRS, fixture_data_dir
 from nbench import registry
 from nbench.cli import main
 from nbench.errors import DataError
+from nbench.metrics.poisson import bits_per_spike
+from nbench.results import load_records
 from nbench.tasks.nlb import NLBTask
 from nbench.tasks.nlb import cache as source
 
@@ -110,7 +113,15 @@ def test_cli_run_on_nlb_task(data_dir: Path, tmp_path: Path, capsys: pytest.Capt
     with pytest.raises(SystemExit) as exc:
         main(["run", "--task", "mc_maze_small", "--model", "mean_rate", "--phase", "val", "--data-dir",
               str(data_dir), "--out", str(tmp_path / "records")])
-    assert exc.value.code == 0 and "co-bps" in capsys.readouterr().out
+    assert exc.value.code == 0
+    (record,) = load_records(tmp_path / "records")
+    # The recorded and printed co-bps are those of each held-out neuron's training mean, computed here.
+    inputs, targets = NLBTask("mc_maze_small", data_dir=data_dir).prepare("val")
+    truth = targets.eval_spikes_heldout
+    expected = bits_per_spike(np.broadcast_to(np.nanmean(inputs.train_spikes_heldout, axis=(0, 1)), truth.shape),
+                              truth)
+    assert record.metrics["co-bps"].value == pytest.approx(expected, rel=1e-6)
+    assert re.search(rf"co-bps\W+{expected:.4f}", capsys.readouterr().out)
     with pytest.raises(SystemExit) as exc:
         main(["run", "--task", "mc_rtt", "--model", "mean_rate", "--data-dir", str(data_dir)])
     error = capsys.readouterr().err.strip().splitlines()[-1]

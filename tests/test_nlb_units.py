@@ -131,7 +131,7 @@ def test_counts_of_repeated_and_missing_bins() -> None:
     np.testing.assert_array_equal(counts[:, 3], [[0, 1], [0, 1]])
 
 
-@pytest.mark.oracle
+@pytest.mark.usefixtures("nlb_tools")
 @pytest.mark.parametrize("window", [
     Window("move_onset_time", -100, 900),  # windows run into the next trial: truncated at its window start
     Window("move_onset_time", -100, 900, allow_overlap=True),
@@ -139,7 +139,6 @@ def test_counts_of_repeated_and_missing_bins() -> None:
     Window("move_onset_time", -110, 475),  # not a whole number of 20 ms bins: rounded
 ])
 def test_trial_windows_equal_make_trial_data(window: Window) -> None:
-    pytest.importorskip("nlb_tools")
     from fixtures.nlb_oracle import sorted_loads
     from nlb_tools.nwb_interface import NWBDataset
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import import_oracle
 from nlb_synth import (
     GroupSpec,
     float32_roundtrip,
@@ -29,7 +30,7 @@ from nbench.scoring import nlb_result_list, score
 from nbench.tasks.base import Targets
 from nbench.tasks.targets_file import read_targets, write_targets
 
-oracle = pytest.importorskip("nlb_tools.evaluation")
+oracle = import_oracle("nlb_tools.evaluation")
 pytestmark = [pytest.mark.oracle, pytest.mark.filterwarnings("ignore::RuntimeWarning")]
 
 TOL = 1e-9
@@ -290,7 +291,7 @@ def test_cli_score_records_match_evaluate(nlb_files: tuple, tmp_path: Path) -> N
 
 
 def test_target_file_written_by_nlb_tools(tmp_path: Path) -> None:
-    save_to_h5 = pytest.importorskip("nlb_tools.make_tensors").save_to_h5
+    save_to_h5 = import_oracle("nlb_tools.make_tensors").save_to_h5
     tgt, sub = make_dataset(nlb_like_specs()[2:4], seed=6)
     path = tmp_path / "eval_data_val.h5"
     save_to_h5(_copy(tgt), str(path))
@@ -304,8 +305,6 @@ def test_real_mc_maze_small_spikes(shared_data: Path) -> None:
     import h5py
 
     path = shared_data / "nlb_mc_maze_small" / "mc_maze_small_val_5ms.h5"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
     with h5py.File(path, "r") as h5:
         train = h5["train_spikes_heldout"][()].astype(float)
         spikes = h5["eval_spikes_heldout"][()].astype(float)

@@ -109,6 +109,24 @@ def test_other_families_score_and_beat_the_null(family: str) -> None:
         assert result.metrics[main].value > 0.3 > null.metrics[main].value
 
 
+@pytest.mark.parametrize("family", ["inter", "forward"])
+def test_intervals_contain_their_values_per_neuron_bps_and_rate_r2(family: str) -> None:
+    """Mean-rate predictions score near zero, where nulls re-fitted on each resample pushed the whole bootstrap
+    below the value: pooled over queries and averaged over sessions, every interval holds its value."""
+    prepared = small_task(family)
+    scorer = TaskScorer(bootstrap=300)
+
+    def take(view, inputs, sub) -> None:  # type: ignore[no-untyped-def]
+        scorer.add(ScoredView(view.query.session, view.query.name, sub.as_float32(), view.targets))
+
+    fit_and_predict(prepared, lambda: MeanRateModel(MeanRateModel.Config()), MeanRateModel.capabilities, take)
+    metrics = scorer.result().metrics
+    assert {"co-bps per neuron", "rate R2 heldout"} <= set(metrics) if family == "inter" else \
+        "fp-bps per neuron" in metrics
+    for name, value in metrics.items():
+        assert value.ci95 is not None and value.ci95[0] <= value.value <= value.ci95[1], (name, value)
+
+
 def _direct_bps(rates: np.ndarray, spikes: np.ndarray) -> tuple[float, np.ndarray]:
     """NLB population and MtM per-neuron bits/spike written out from the Poisson likelihood."""
     from scipy.special import gammaln

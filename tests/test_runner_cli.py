@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+from ndt_fixtures import TINY_CONFIG, import_tiny_task
 
 from nbench.cli import main
-from nbench.results import SCHEMA_VERSION, load_record, load_records
+from nbench.metrics import METRICS
+from nbench.results import SCHEMA_VERSION, Record, load_record, load_records
 from nbench.runner import RunSpec, run
 
 
@@ -37,13 +40,43 @@ def test_run_writes_a_valid_record(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not list(tmp_path.rglob("*.tmp")), "atomic write leaves no temp files"
 
 
+def metric_dict(record: Record) -> dict[str, dict]:
+    """Every metric of a record with its value, interval and count."""
+    return {name: dataclasses.asdict(value) for name, value in record.metrics.items()}
+
+
 def test_seed_changes_run_key_and_same_seed_reproduces(tmp_path: Path) -> None:
     a = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=0), tmp_path).record
     b = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=0), tmp_path).record
     c = run(RunSpec.create("chaotic_rnn", "mean_rate", seed=1), tmp_path).record
     assert a.run_key == b.run_key != c.run_key and a.run_id != b.run_id
-    assert {k: v.value for k, v in a.metrics.items()} == {k: v.value for k, v in b.metrics.items()}
+    assert metric_dict(a) == metric_dict(b) == metric_dict(c)  # mean_rate ignores the seed
+    assert all(m.ci95 is not None for name, m in a.metrics.items() if METRICS[name].bootstrap_ci)
     assert len(load_records(tmp_path)) == 2  # one record per run key: the rerun replaced the first
+
+
+@pytest.fixture(scope="module")
+def tiny_task_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return import_tiny_task(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.mark.parametrize(("model", "overrides"), [
+    ("gpfa", {"latent_dim": 2, "em_max_iters": 3, "alpha2": 0.01}),
+    ("ndt", {**TINY_CONFIG, "max_epochs": 3, "val_interval": 1, "dropout": 0.2}),
+])
+def test_seeded_model_reproduces_every_metric_and_another_seed_changes_them(tiny_task_dir: Path, tmp_path: Path,
+                                                                            model: str, overrides: dict) -> None:
+    def record(seed: int, out: str) -> Record:
+        spec = RunSpec.create("tiny", model, seed=seed, overrides=overrides, device="cpu", data_dir=str(tiny_task_dir))
+        return run(spec, tmp_path / out).record  # a fresh directory each: NDT must not resume a finished fit
+
+    first, again, other = record(0, "first"), record(0, "again"), record(1, "other")
+    assert metric_dict(first) == metric_dict(again)
+    assert again.model["fit_info"].get("resumed_from_epoch") is None
+    assert set(metric_dict(other)) == set(metric_dict(first))
+    for name, value in first.metrics.items():
+        assert value.value != other.metrics[name].value, name
+        assert value.ci95 is None or value.ci95 != other.metrics[name].ci95, name
 
 
 def test_phase_and_config_change_run_key(tmp_path: Path) -> None:

@@ -77,11 +77,12 @@ H5_CASES: list[tuple[str, Callable[[h5py.File], None], str]] = [
      "compound dtype"),
     ("nan_rate", _scaled(EVAL_OUT, _set_first(EVAL_OUT, np.nan)), "got 1 NaN (first at (0, 0, 0))"),
     ("inf_rate", _scaled("eval_rates_heldin", _set_first("eval_rates_heldin", np.inf)), "got 1 infinite"),
-    ("negative_rate", _scaled(EVAL_OUT, _set_first(EVAL_OUT, -0.5)), "expected rates >= 0, got 1 negative"),
+    ("negative_rate", _scaled(EVAL_OUT, _set_first(EVAL_OUT, -0.5)),
+     "expected finite rates >= 0, got 1 negative (first -0.5 at (0, 0, 0))"),
     ("nan_forward", _scaled("eval_rates_heldin_forward", _set_first("eval_rates_heldin_forward", np.nan)),
      "key 'eval_rates_heldin_forward': expected finite rates"),
     ("negative_train", _scaled("train_rates_heldin", _set_first("train_rates_heldin", -1.0)),
-     "key 'train_rates_heldin': expected rates >= 0"),
+     "key 'train_rates_heldin': expected finite rates >= 0"),
     ("one_forward_key", _replace("eval_rates_heldout_forward"), "forward rates come in pairs"),
     ("forward_wrong_bins", _scaled("eval_rates_heldin_forward", lambda a: a[:, :5]),
      "expected shape (312, 10, 23), got (312, 5, 23)"),
@@ -157,16 +158,27 @@ def test_bad_submission_file(case: str, make: Callable, message: str, good_submi
     _expect_error(["score", str(bad), "--out", str(tmp_path / "out")], message, capsys)
 
 
-def test_bad_options(good_submission: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = ["--out", str(tmp_path / "out")]
+def test_groups_without_targets_are_skipped_with_a_warning(good_submission: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """As docs/scoring.md says and nlb_tools does: a group without targets is skipped with one warning line;
+    the other groups are scored (exit 0)."""
     two = tmp_path / "two.h5"
     two.write_bytes(good_submission.read_bytes())
     with h5py.File(two, "r+") as h5:
-        h5.copy("lorenz", "chaotic_rnn")
+        h5.copy("lorenz", "extra_group")
+    with pytest.raises(SystemExit) as exc:
+        main(["score", str(two), "--task", "lorenz", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 0
+    assert err == [f"warning: {two}: no targets for submission group 'extra_group'; skipped (scored: 'lorenz')"]
+    assert len(list((tmp_path / "out").rglob("*.json"))) == 1
+
+
+def test_bad_options(good_submission: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = ["--out", str(tmp_path / "out")]
     cases = [
         (["score", str(good_submission), "--task", "lorenzz", *out], "did you mean 'lorenz'"),
         (["score", str(good_submission), "--task", "chaotic_rnn", *out], "missing group 'chaotic_rnn'"),
-        (["score", str(two), "--task", "lorenz", *out], "unexpected group 'chaotic_rnn'"),
         (["score", str(good_submission), "--task", "lorenz", "--targets", "x.h5", *out],
          "a target file applies to NLB tasks only"),
         (["score", str(good_submission), "--phase", "train", *out], "'train' is not one of"),

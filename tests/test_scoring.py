@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from nlb_synth import GroupSpec, make_dataset, make_group, nlb_like_specs, to_submission
+from sklearn.metrics import r2_score
 
 from nbench.errors import ValidationError
 from nbench.metrics import METRICS
@@ -37,13 +38,15 @@ def test_metric_selection_follows_nlb(dataset: tuple) -> None:
     assert list(scores["mc_maze"]) == bps + ["vel R2", "psth R2"] + fp
     assert list(scores["mc_rtt"]) == bps + ["vel R2"] + fp
     assert list(scores["dmfc_rsg"]) == bps + ["tp corr", "psth R2"] + fp
-    for values in scores.values():
+    for group, values in scores.items():
+        n_eval = targets[group].eval_spikes_heldout.shape[0]
         for name, value in values.items():
             assert isinstance(value.value, float) and value.higher_is_better == METRICS[name].higher_is_better
             assert (value.ci95 is not None) == METRICS[name].bootstrap_ci, name
-            assert value.n == targets[next(iter(scores))].eval_spikes_heldout.shape[0] or value.n > 0
+            assert value.n == n_eval, (group, name, value.n)
             if value.ci95 is not None:
-                assert value.ci95[0] <= value.ci95[1]
+                low, high = value.ci95
+                assert low < high and low <= value.value <= high, (group, name, value)
     json.dumps({g: {k: [v.value, v.ci95] for k, v in vals.items()} for g, vals in scores.items()})
 
 
@@ -64,7 +67,10 @@ def test_true_rates_give_rate_r2_and_reference_passes_through() -> None:
                   metrics=("co-bps", "co-bps per neuron", "rate R2 heldin", "rate R2 heldout"))
     values = score_group(sub, tgt, bootstrap=100)
     assert list(values) == ["co-bps", "co-bps per neuron", "rate R2 heldin", "rate R2 heldout"]
-    assert 0 < values["rate R2 heldout"].value < 1 and values["rate R2 heldout"].ci95 is not None
+    n_out = tgt.eval_true_rates_heldout.shape[-1]
+    expected = r2_score(tgt.eval_true_rates_heldout.reshape(-1, n_out), sub.eval_rates_heldout.reshape(-1, n_out))
+    assert values["rate R2 heldout"].value == pytest.approx(expected, abs=1e-12)
+    assert values["rate R2 heldout"].ci95 is not None
     perfect = replace(sub, eval_rates_heldout=tgt.eval_true_rates_heldout)
     assert score_group(perfect, tgt, bootstrap=0)["rate R2 heldout"].value == 1.0
     ref = reference_metrics(tgt)

@@ -126,18 +126,19 @@ def test_resume_skips_finished_runs_and_reruns_a_missing_one(tiny_tasks: tuple[s
 def test_a_failed_run_leaves_a_failure_record_retried_only_when_asked(tiny_tasks: tuple[str, ...], tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text(f"tasks: [{tiny_tasks[0]}]\nmodels: [mean_rate, {{name: smoothing, config: {{alpha: -1}}}}]\n")
+    # More latents than held-in neurons: only the data can tell, so the run fails after planning.
+    path.write_text(f"tasks: [{tiny_tasks[0]}]\nmodels: [mean_rate, {{name: gpfa, config: {{latent_dim: 40}}}}]\n")
     out = tmp_path / "out"
     assert cli(["sweep", str(path), "--out", str(out)]) == 1
-    (failed,) = load_records(out / tiny_tasks[0] / "smoothing")
+    (failed,) = load_records(out / tiny_tasks[0] / "gpfa")
     assert failed.status == "error" and failed.metrics == {} and failed.seed == 0
-    assert failed.error == "model 'smoothing': config key 'alpha' expects a value >= 0, got -1.0"
-    assert failed.model["config"]["alpha"] == -1 and (out / "work" / failed.run_key / "error.txt").is_file()
+    assert failed.error == "model 'gpfa': config key 'latent_dim' expects 1..24 (held-in neurons), got 40"
+    assert failed.model["config"]["latent_dim"] == 40 and (out / "work" / failed.run_key / "error.txt").is_file()
     capsys.readouterr()
     assert cli(["sweep", str(path), "--out", str(out)]) == 0  # the failure is stored: skipped, not retried
     assert "0 run, 0 failed, 2 skipped" in capsys.readouterr().out
     assert cli(["sweep", str(path), "--out", str(out), "--retry-failed"]) == 1
-    (again,) = load_records(out / tiny_tasks[0] / "smoothing")
+    (again,) = load_records(out / tiny_tasks[0] / "gpfa")
     assert again.run_id != failed.run_id and again.status == "error"
 
 

@@ -58,7 +58,9 @@ def test_committed_predictions_are_scored_by_ci_and_labelled(task: str, tmp_path
     origins = {row["model"]: (row["origin"], row["origin_label"]) for row in board["rows"].values()}
     assert origins == {"mean_rate": ("trained", "trained and scored by CI"),
                        "smoothing": ("rescored", "scored by CI from committed predictions")}
-    assert board["missing_models"] == sorted(set(registry.names("models")) - {"mean_rate", "smoothing"})
+    # every registered model is named: with a row, without one yet, or unable to run on the task (and why)
+    assert board["unsupported_models"] == {"poyo": f"model 'poyo' produces behavior; task {task!r} scores rates"}
+    assert board["missing_models"] == sorted(set(registry.names("models")) - {"mean_rate", "smoothing", "poyo"})
     # mean_rate and smoothing share the classic forward rule: their forward table says so
     forward = next(t for t in board["tables"] if t["family"] == "forward prediction")
     assert "mean_rate, smoothing" in forward["note"] and "share one forward rule" in forward["note"]

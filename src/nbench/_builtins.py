@@ -20,10 +20,14 @@ MODELS: tuple[tuple[str, str, str], ...] = (
      "NLB GPFA: elephant GPFA latents, ridge to held-in, Poisson GLM to held-out neurons"),
     ("ndt", "nbench.baselines.ndt:NDTModel",
      "Neural Data Transformer: masked modelling of binned spikes (Ye & Pandarinath 2021)"),
+    ("swap_vae", "nbench.baselines.swap_vae:SwapVAEModel",
+     "Swap-VAE: content/style latents from swapped views; Poisson readout to held-out neurons (Liu et al. 2021)"),
     ("mtm", "nbench.baselines.mtm:MTMModel",
      "MtM: multi-task masking with prompts, across sessions, any query from one fit (Zhang et al. 2024)"),
     ("mtm_temporal", "nbench.baselines.mtm:MTMTemporalModel",
      "MtM's backbone trained with temporal masking only (the NDT objective): MtM's comparison"),
+    ("poyo", "nbench.baselines.poyo:POYOModel",
+     "POYO: spike tokens in, behaviour out, across sessions (Azabou et al. 2023; torch-brain, nbench[poyo])"),
 )
 
 _SYNTHETIC = "nbench.tasks.synthetic:SyntheticTask"

@@ -1,10 +1,16 @@
-"""Model configs: dataclasses with per-task defaults, overridden from a YAML file or ``key=value`` pairs."""
+"""Model configs: dataclasses with per-task defaults, overridden from a YAML file or ``key=value`` pairs.
+
+Values are checked before any work: types are coerced to the field's type, floats must be finite, and a
+config class may define ``validate()`` for its ranges (called by :meth:`nbench.baselines.base.Model.make_config`).
+Seeds are integers in ``[0, 2**32 - 1]`` (:func:`check_seed`), the range every model's RNG accepts.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -12,6 +18,17 @@ from typing import Any
 import yaml
 
 from nbench.errors import ConfigError
+from nbench.io import load_yaml_text, read_yaml
+
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding and elephant take 32-bit seeds
+MAX_CONFIG_BYTES = 2**20
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` if it is an integer in [0, SEED_MAX]; else a one-line :class:`ConfigError`."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"seed expected an integer in [0, {SEED_MAX}], got {seed!r}")
+    return seed
 
 
 def apply_overrides(config: Any, overrides: dict[str, Any], model_name: str) -> Any:
@@ -57,13 +74,15 @@ def _coerce(value: Any, hint: Any, key: str, model_name: str) -> Any:
             out = hint(value)
             if hint is int and isinstance(value, float) and value != out:
                 raise ValueError(value)
+            if hint is float and not math.isfinite(out):
+                raise ValueError(value)
             return out
         if origin in (tuple, list):
-            seq = yaml.safe_load(value) if isinstance(value, str) else value
+            seq = load_yaml_text(value) if isinstance(value, str) else value
             return tuple(seq) if origin is tuple else list(seq)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"model {model_name!r}: config key {key!r} expects {getattr(hint, '__name__', hint)}, "
-                          f"got {value!r}") from exc
+        kind = "a finite float" if hint is float else getattr(hint, "__name__", hint)
+        raise ConfigError(f"model {model_name!r}: config key {key!r} expects {kind}, got {value!r}") from exc
     return value
 
 
@@ -75,7 +94,7 @@ def parse_set_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
             raise ConfigError(f"--set {pair!r}: expected key=value")
         key, raw = pair.split("=", 1)
         try:
-            out[key.strip()] = yaml.safe_load(raw)
+            out[key.strip()] = load_yaml_text(raw)
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out
@@ -84,12 +103,7 @@ def parse_set_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML (or JSON) mapping of config overrides."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: config file not found") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a valid YAML file ({type(exc).__name__})") from exc
+    data = read_yaml(path, MAX_CONFIG_BYTES, ConfigError, "config file")
     if data is None:
         return {}
     if not isinstance(data, dict):

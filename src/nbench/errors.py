@@ -31,4 +31,4 @@ class ConfigError(NbenchError):
 
 
 class OutputError(NbenchError):
-    """An output cannot be written where asked (permissions, a full or read-only disk, no file locking)."""
+    """An output file or folder cannot be written (permissions, read-only file system, name too long)."""

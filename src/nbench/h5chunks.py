@@ -7,10 +7,10 @@ bytes are read with ``os.pread`` and inflated by threads (zlib and ISA-L release
 ``isal`` package is installed, inflates about 1.5x faster than zlib), and each chunk is cast straight into the
 destination array.
 
-Only the plain layout is read this way: a file opened with HDF5's default driver, every chunk stored and
-filtered by deflate (optionally after shuffle), a numeric dtype. Anything else goes through ``h5py`` unchanged,
-so the result is always what ``h5py`` would return. A chunk whose data do not inflate to exactly the chunk's
-size raises ``OSError`` (a damaged file), without inflating more than that size.
+Only the plain layout is read this way: a file opened with HDF5's default driver and without a user block,
+every chunk stored and filtered by deflate (optionally after shuffle), a numeric dtype. Anything else goes
+through ``h5py`` unchanged, so the result is always what ``h5py`` would return. A chunk whose data do not
+inflate to exactly the chunk's size raises ``OSError`` (a damaged file), without inflating more than that size.
 """
 
 from __future__ import annotations
@@ -74,17 +74,18 @@ def read_into(dset: h5py.Dataset, out: np.ndarray, where: Any = Ellipsis) -> Non
 
 def _chunk_plan(dset: h5py.Dataset) -> dict[str, Any] | None:
     """Chunk offsets, file addresses and sizes when the fast path applies, else None."""
-    if dset.chunks is None or dset.dtype.kind not in "fiu" or dset.file.driver != "sec2" or dset.external:
+    # A user block shifts the file's addresses, and HDF5 versions disagree on whether chunk addresses include it.
+    if (dset.chunks is None or dset.dtype.kind not in "fiu" or dset.file.driver != "sec2" or dset.external
+            or dset.file.userblock_size):
         return None
     plist = dset.id.get_create_plist()
     filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
     if filters not in ([DEFLATE], [SHUFFLE, DEFLATE]):
         return None
-    base = dset.file.userblock_size
     chunks: list[tuple[tuple[int, ...], int, int]] = []
 
     def visit(info: Any) -> None:
-        chunks.append((tuple(info.chunk_offset), base + info.byte_offset, info.size) if info.filter_mask == 0
+        chunks.append((tuple(info.chunk_offset), info.byte_offset, info.size) if info.filter_mask == 0
                       else None)
 
     try:

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from nbench.errors import UnknownNameError
+from nbench.errors import ConfigError, UnknownNameError
+from nbench.extras import is_missing_extra, missing_error
 
 KINDS = ("tasks", "models", "datasets")
 
@@ -42,6 +43,23 @@ def register(kind: str, name: str, target: str | Callable[..., Any], *, summary:
     _SUMMARY[kind][name] = summary
     if kwargs:
         _KWARGS[kind][name] = kwargs
+
+
+_FROM_CODE: set[tuple[str, str]] = set()
+
+
+def register_class(kind: str, name: str, target: Callable[..., Any]) -> None:
+    """Register ``target`` given in code (``nbench.run("lorenz", MyModel)``) under ``name``.
+
+    Registering again under the same name replaces an earlier class given in code (a notebook cell run twice);
+    a name taken by a built-in or plug-in entry is refused.
+    """
+    known = names(kind)
+    if name in known and (kind, name) not in _FROM_CODE and _BUILTIN[kind].get(name) is not target:
+        raise ConfigError(f"{kind[:-1]} name {name!r} is taken by a registered {kind[:-1]}; give your class another "
+                          "`name`")
+    register(kind, name, target, summary=f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '')}")
+    _FROM_CODE.add((kind, name))
 
 
 def register_discoverer(kind: str, target: str | Callable[..., Any]) -> None:
@@ -109,7 +127,12 @@ def get(kind: str, name: str, data_dir: Any = None) -> Any:
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownNameError(f"unknown {singular} {name!r}{hint} (see `nbench list {kind}`)")
-    target = _BUILTIN[kind][name] = _resolve(_BUILTIN[kind][name])
+    try:
+        target = _BUILTIN[kind][name] = _resolve(_BUILTIN[kind][name])
+    except ModuleNotFoundError as exc:  # an entry whose module needs an optional extra that is not installed
+        if not is_missing_extra(exc):
+            raise
+        raise missing_error(str(exc.name), f"{kind[:-1]} {name!r}") from None
     kwargs = _KWARGS[kind].get(name)
     return functools.partial(target, **kwargs) if kwargs else target
 

@@ -1,8 +1,9 @@
 """Run records: one versioned JSON document per run or scored submission.
 
-Schema version 2 (every key always present; ``null`` where not applicable)::
+Schema version 3 (every key always present; ``null`` where not applicable); the JSON Schema is
+``docs/record.schema.json``::
 
-    schema_version  int, 1
+    schema_version  int, 3
     run_id          unique id of this execution ("20261122T015000Z-1a2b3c4d")
     run_key         hash of task + task version + phase + dataset version + model + config hash + seed
     created         UTC time, ISO 8601 with "Z"
@@ -17,18 +18,27 @@ Schema version 2 (every key always present; ``null`` where not applicable)::
     reference       {name: {value, higher_is_better, n, ci95}}: numbers that give context (not the model's)
     breakdown       {session: {query: {metric: {value, higher_is_better, n, ci95}}}} for tasks of several
                     queries or sessions (each session's pooled values under "(all)"); {} for single-view tasks
+    neurons         {session: {metric: [value or null, ...]}}: per-unit values behind pooled metrics (each unit's
+                    bits/spike for co-bps and fp-bps, its R2 for rate R2), in the view's column order, 6
+                    significant digits; {} when none
+    trials          {session: {metric: {loss, norm}}}: per-eval-trial losses for paired comparisons
+                    (``nbench compare``), base64 little-endian float32, norm null when uniform
+                    (:mod:`nbench.scoring.trials`); {} when none
     cost            {wall_s, fit_s, predict_s, score_s, peak_mem_mb, device}
     environment     {python, platform, nbench, packages: {name: version}, git_commit, git_dirty}
     invocation      the command line, or null
     submission      {path, sha256} for kind "score", else null
 
-Older schema versions load through :func:`migrate` (1 -> 2 adds an empty ``breakdown``).
+Older schema versions load through :func:`migrate` (1 -> 2 adds an empty ``breakdown``, 2 -> 3 empty ``neurons``
+and ``trials``); every loaded record is then checked against the schema (:mod:`nbench.record_schema`): types,
+ranges, lengths, metric names and directions from nbench's table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -37,9 +47,20 @@ from typing import Any
 
 from nbench.errors import ValidationError
 from nbench.io import write_json_atomic
+from nbench.record_schema import record_problems
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ALL_QUERIES = "(all)"  # a session's pooled values in ``breakdown``
+MAX_RECORD_BYTES = 4 * 2**20  # a record is a few kB to tens of kB (per-trial losses: ~16 kB for lorenz)
+
+
+class RecordError(ValidationError):
+    """A record that does not match the schema; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(f"{source}: not a valid nbench record: {problems[0]}{more}")
+        self.problems = [f"{source}: {problem}" for problem in problems]
 
 
 @dataclass
@@ -68,6 +89,8 @@ class Record:
     metrics: dict[str, MetricValue]
     reference: dict[str, MetricValue] = field(default_factory=dict)
     breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+    neurons: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    trials: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     invocation: str | None = None
@@ -83,21 +106,34 @@ class Record:
         return {session: queries[ALL_QUERIES] for session, queries in self.breakdown.items()
                 if ALL_QUERIES in queries}
 
+    def __repr__(self) -> str:
+        seed = "" if self.seed is None else f" seed {self.seed}"
+        shown = ", ".join(f"{k} {v.value:.4g}" for k, v in list(self.metrics.items())[:4] if v.value is not None)
+        return (f"<Record {self.kind} {self.task.get('name')} ({self.task.get('phase')}) {self.model.get('name')}"
+                f"{seed}: {shown or self.status}; run {self.run_id}>")
+
     def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON data; a non-finite metric value or interval becomes null (undefined)."""
         out = asdict(self)
         values = [*out["metrics"].values(), *out["reference"].values()]
         values += [v for queries in out["breakdown"].values() for m in queries.values() for v in m.values()]
         for value in values:
+            if value["value"] is not None and not math.isfinite(value["value"]):
+                value["value"] = None
             if value["ci95"] is not None:
-                value["ci95"] = list(value["ci95"])
+                finite = all(math.isfinite(bound) for bound in value["ci95"])
+                value["ci95"] = list(value["ci95"]) if finite and value["value"] is not None else None
         order = ["schema_version", "run_id", "run_key", "created", "status", "error", "kind", "task", "dataset",
-                 "model", "seed", "metrics", "reference", "breakdown", "cost", "environment", "invocation",
-                 "submission"]
+                 "model", "seed", "metrics", "reference", "breakdown", "neurons", "trials", "cost", "environment",
+                 "invocation", "submission"]
         return {key: out[key] for key in order}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "record") -> Record:
         data = migrate(data, source)
+        problems = record_problems(data)
+        if problems:
+            raise RecordError(source, problems)
         try:
             metrics = {k: _metric_from(v) for k, v in data["metrics"].items()}
             reference = {k: _metric_from(v) for k, v in data.get("reference", {}).items()}
@@ -150,7 +186,16 @@ def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1}
+def _migrate_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2: no per-unit values (``neurons``) and no per-trial losses (``trials``)."""
+    out = dict(data)
+    out.setdefault("neurons", {})
+    out.setdefault("trials", {})
+    out["schema_version"] = 3
+    return out
+
+
+MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1, 2: _migrate_v2}
 
 
 def migrate(data: dict[str, Any], source: str = "record") -> dict[str, Any]:
@@ -223,11 +268,15 @@ def load_record(path: str | Path) -> Record:
     """Load one record (any known schema version)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise ValidationError(f"{path}: record of {size:,} bytes, expected at most {MAX_RECORD_BYTES:,}")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ValidationError(f"{path}: record not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: not valid JSON ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValidationError(f"{path}: not valid JSON ({reason})") from exc
     return Record.from_dict(data, source=str(path))
 
 
@@ -237,11 +286,3 @@ def load_records(directory: str | Path) -> list[Record]:
     directory = Path(directory)
     return [load_record(p) for p in sorted(directory.rglob("*.json")) if p.relative_to(directory).parts[0] != "work"]
 
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

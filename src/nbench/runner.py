@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 
 from nbench import registry
 from nbench.baselines.base import Capabilities, config_to_dict, uses_fallback
-from nbench.config import config_hash
+from nbench.config import check_seed, config_hash
 from nbench.fitting import check_capabilities, fit_and_predict
 from nbench.provenance import dataset_record, environment, jsonable, peak_memory_mb, task_record
 from nbench.results import Record, make_run_key, new_run_id, utc_now, write_record
@@ -44,7 +45,7 @@ class RunSpec:
                overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
                targets_path: str | None = None) -> RunSpec:
         pairs = tuple(sorted((k, json.dumps(v)) for k, v in (overrides or {}).items()))
-        return cls(task, model, seed, phase, pairs, device, data_dir, targets_path)
+        return cls(task, model, check_seed(seed), phase, pairs, device, data_dir, targets_path)
 
     def override_dict(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.overrides}
@@ -122,13 +123,14 @@ def plan(spec: RunSpec) -> PlannedRun:
 
 
 def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocation: str | None = None,
-        log: Callable[[str], None] | None = None, work_dir: str | Path | None = None) -> RunResult:
+        log: Callable[[str], None] | None = None, work_dir: str | Path | None = None,
+        fresh: bool = False) -> RunResult:
     """Execute ``spec`` and return its result; the record is written atomically under ``out_dir`` if given
     (one file per run key: a rerun replaces it).
 
     ``log`` receives one-line progress messages (the CLI prints them on stderr). Model work files (checkpoints)
-    go to ``<work_dir>/<run key>`` (default ``<out_dir>/work``). The model is checked against the task
-    (capabilities, config) before any data is built.
+    go to ``<work_dir>/<run key>`` (default ``<out_dir>/work``); ``fresh`` deletes them first, so the fit starts
+    over. The model is checked against the task (capabilities, config) before any data is built.
     """
     started = time.perf_counter()
     planned = spec if isinstance(spec, PlannedRun) else plan(spec)
@@ -142,6 +144,8 @@ def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocatio
     prepared = task.build(phase, spike_times="spike_times" in caps.consumes)
     first = prepared.views[0].inputs
     workdir = Path(work_dir or Path(out_dir or ".") / "work") / run_key
+    if fresh and workdir.exists():
+        shutil.rmtree(workdir)
     if log is not None:
         log(f"fitting {spec.model} on {spec.task} ({phase} phase: {_sizes(prepared)}, seed {spec.seed}) ...")
     made = [0]
@@ -177,8 +181,7 @@ def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocatio
     score_s = scoring_s[0] + (t2 - t1)
     record = Record(
         run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=planned.task_meta,
-        dataset=dataset_record(first), seed=spec.seed, metrics=scored.metrics, reference=scored.reference,
-        breakdown=scored.breakdown,
+        dataset=dataset_record(first), seed=spec.seed, **scored.record_fields(),
         model={**planned.model_meta, "fit_info": jsonable(_fit_info(models[0], fitted.fits))},
         cost={"wall_s": round(t2 - started, 3), "fit_s": round(fitted.fit_s, 3),
               "predict_s": round(fitted.predict_s, 3), "score_s": round(score_s, 3), "peak_mem_mb": peak_memory_mb(),

@@ -10,8 +10,13 @@ on the same float32 values, so scoring a written file reproduces a run's numbers
 nbench layout (tasks of several sessions or queries): one group per view, ``<task>/<session>/<query>``, holding
 the same keys for that view (docs/scoring.md).
 
-nbench extension: ``eval_behavior_pred``, behaviour predicted directly (eval trials x bins x k for continuous
-behaviour, eval trials x 1 labels for categorical behaviour). A group may hold only this array (no rates).
+nbench extensions:
+
+- ``eval_behavior_pred``, behaviour predicted directly (eval trials x bins x k for continuous behaviour, eval
+  trials x 1 labels for categorical behaviour). A group may hold only this array (no rates).
+- ``train_latents`` and ``eval_latents`` (together), a model's latent factors per bin (trials x bins x d, the
+  same d for both; any finite real values). Behaviour decoded from them is scored as "(from latents)" metrics,
+  apart from behaviour decoded from rates.
 """
 
 from __future__ import annotations
@@ -33,14 +38,15 @@ RATE_KEYS = (
     "eval_rates_heldin_forward",
     "eval_rates_heldout_forward",
 )
-EXTENSION_KEYS = ("eval_behavior_pred",)
+LATENT_KEYS = ("train_latents", "eval_latents")
+EXTENSION_KEYS = ("eval_behavior_pred",) + LATENT_KEYS
 ALL_KEYS = RATE_KEYS + EXTENSION_KEYS
 
 
 @dataclass(eq=False)
 class Submission:
     """Predictions for one submission group: rates (trials x bins x neurons, expected counts per bin) and/or
-    directly predicted behaviour."""
+    directly predicted behaviour, and optionally latents (trials x bins x d)."""
 
     group: str
     train_rates_heldin: np.ndarray | None = None
@@ -50,6 +56,8 @@ class Submission:
     eval_rates_heldin_forward: np.ndarray | None = None
     eval_rates_heldout_forward: np.ndarray | None = None
     eval_behavior_pred: np.ndarray | None = None
+    train_latents: np.ndarray | None = None
+    eval_latents: np.ndarray | None = None
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.arrays().items())

@@ -3,7 +3,8 @@
 Everything is checked from HDF5 metadata first (groups, keys, object kinds, dtypes, shapes, declared sizes), so
 a file that declares a 10^12-element array is refused without reading it. Values are checked after loading:
 no infinities, no negative rates, and NaN only where nlb_tools ignores the rate (where the target's spikes are
-NaN, e.g. outside DMFC's set-go window, or where the decoded behavior is NaN). Each problem raises one
+NaN, e.g. outside DMFC's set-go window, or where the decoded behavior is NaN); latents may be any finite real
+values (NaN where the rates of the bin may be). Each problem raises one
 :class:`~nbench.errors.ValidationError` line naming the file, group, key, expected and actual.
 """
 
@@ -17,13 +18,17 @@ import numpy as np
 
 from nbench.errors import ValidationError
 from nbench.h5chunks import read_into
-from nbench.io import open_h5_checked, refuse_links
-from nbench.submission import ALL_KEYS, RATE_KEYS, Submission
+from nbench.io import h5_kind, is_array, open_h5_checked, refuse_links
+from nbench.submission import ALL_KEYS, LATENT_KEYS, RATE_KEYS, Submission
 from nbench.tasks.base import Targets, TaskInputs
+from nbench.text import short_list
+from nbench.values import value_problem
 
 #: Largest array accepted before any comparison with a task (elements); MC_Maze's largest is ~45 M.
 MAX_ELEMENTS = 2_000_000_000 // 8
 FORWARD_KEYS = ("eval_rates_heldin_forward", "eval_rates_heldout_forward")
+#: Keys that must come together, and what the error says about them.
+PAIRS = ((FORWARD_KEYS, "forward rates come in pairs"), (LATENT_KEYS, "latents come in pairs"))
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class GroupSpec:
     def expected_shape(self, key: str) -> tuple[int | None, ...] | None:
         if key == "eval_behavior_pred":
             return self.behavior_shape
+        if key in LATENT_KEYS:
+            return (self.n_train if key.startswith("train_") else self.n_eval, self.n_bins, None)
         trials = self.n_train if key.startswith("train_") else self.n_eval
         bins = self.forward_bins if key.endswith("_forward") else self.n_bins
         neurons = {"heldin": self.n_heldin, "heldout": self.n_heldout}.get(key.split("_")[2])
@@ -78,10 +85,10 @@ def spec_from_targets(targets: Targets, inputs: TaskInputs | None = None) -> Gro
     nan_ok = {}
     eval_gap = np.isnan(spikes).all(axis=2)
     if eval_gap.any():
-        nan_ok.update(eval_rates_heldin=eval_gap, eval_rates_heldout=eval_gap)
+        nan_ok.update(eval_rates_heldin=eval_gap, eval_rates_heldout=eval_gap, eval_latents=eval_gap)
     if per_bin_behavior:
         train_gap = np.isnan(targets.train_behavior[..., 0])
-        nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap)
+        nan_ok.update(train_rates_heldin=train_gap, train_rates_heldout=train_gap, train_latents=train_gap)
     return GroupSpec(targets.group, n_train, n_eval, n_bins, n_heldin, n_heldout, forward_bins or None, required,
                      nan_ok, _behavior_shape(targets))
 
@@ -148,8 +155,8 @@ def submission_groups(path: str | Path) -> list[str]:
             raise ValidationError(f"{path}: no groups (expected one group per task, e.g. 'lorenz' or 'mc_maze')")
         not_groups = [k for k in names if not isinstance(h5[k], h5py.Group)]
         if not_groups:
-            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is a dataset (expected one group per "
-                                  "task, e.g. 'lorenz' or 'mc_maze')")
+            raise ValidationError(f"{path}: top-level key {not_groups[0]!r} is {h5_kind(h5[not_groups[0]])} "
+                                  "(expected one group per task, e.g. 'lorenz' or 'mc_maze')")
         return names
 
 
@@ -191,6 +198,7 @@ def validate_submission(sub: Submission, spec: GroupSpec, source: str = "model o
     missing = spec.missing(list(arrays))
     if missing:
         raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
+    _check_pairs(list(arrays), where)
     for key, value in arrays.items():
         value = np.asarray(value)
         check_array_meta(value.shape, value.dtype, f"{where} key {key!r}", spec.expected_shape(key))
@@ -204,27 +212,22 @@ def _check_groups(h5: h5py.File, path: Path, specs: dict[str, GroupSpec], allow_
     found = list(h5.keys())
     missing = [key for key in specs if not isinstance(h5.get(key), h5py.Group)]
     if missing:
-        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {_shown(specs)}, found "
-                              f"{sorted(found)[:10]})")
+        raise ValidationError(f"{path}: missing group {missing[0]!r} (expected groups {short_list(sorted(specs))}; "
+                              f"found {short_list(sorted(found))})")
     extra = [g for g in found if g not in tops]
     if extra and not allow_extra:
-        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {sorted(tops)})")
+        raise ValidationError(f"{path}: unexpected group {extra[0]!r} (expected only {short_list(sorted(tops))})")
     nested = [key for key in specs if "/" in key]
     expected = set(nested) | {key.rsplit("/", 1)[0] for key in nested}
     for top in {key.split("/")[0] for key in nested}:
         for session in h5[top]:
             for name in [f"{top}/{session}"] + [f"{top}/{session}/{q}" for q in _subgroups(h5[top][session])]:
                 if name not in expected:
-                    raise ValidationError(f"{path}: unexpected group {name!r} (expected {_shown(specs)})")
+                    raise ValidationError(f"{path}: unexpected group {name!r} (expected {short_list(sorted(specs))})")
 
 
 def _subgroups(node: h5py.HLObject) -> list[str]:
     return list(node) if isinstance(node, h5py.Group) else []
-
-
-def _shown(specs: dict[str, GroupSpec]) -> str:
-    keys = sorted(specs)
-    return str(keys) if len(keys) <= 6 else f"{keys[:6]} and {len(keys) - 6} more"
 
 
 def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
@@ -236,11 +239,8 @@ def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
     missing = spec.missing(keys)
     if missing:
         raise ValidationError(f"{where}: missing key {missing[0]!r} (required: {list(spec.required)})")
+    _check_pairs(keys, where)
     forward = [k for k in FORWARD_KEYS if k in keys]
-    if len(forward) == 1:
-        other = FORWARD_KEYS[1 - FORWARD_KEYS.index(forward[0])]
-        raise ValidationError(f"{where}: key {forward[0]!r} present but {other!r} missing (forward rates come "
-                              "in pairs)")
     if forward and spec.forward_bins is None and spec.n_eval is not None:
         raise ValidationError(f"{where}: key {forward[0]!r} given, but this task has no forward window")
     for key in keys:
@@ -248,9 +248,17 @@ def _check_group_layout(group: h5py.Group, path: Path, spec: GroupSpec) -> None:
     _check_consistency(group, where)
 
 
+def _check_pairs(keys: list[str], where: str) -> None:
+    for pair, why in PAIRS:
+        given = [k for k in pair if k in keys]
+        if len(given) == 1:
+            other = pair[1 - pair.index(given[0])]
+            raise ValidationError(f"{where}: key {given[0]!r} present but {other!r} missing ({why})")
+
+
 def _check_dataset_meta(obj: h5py.HLObject, where: str, expected: tuple[int | None, ...] | None) -> None:
-    if not isinstance(obj, h5py.Dataset):
-        raise ValidationError(f"{where}: expected a dataset, got a group")
+    if not is_array(obj):
+        raise ValidationError(f"{where}: expected a dataset, got {h5_kind(obj)}")
     if obj.dtype.names is not None:
         raise ValidationError(f"{where}: expected a float array, got compound dtype {obj.dtype}")
     check_array_meta(obj.shape or (), obj.dtype, where, expected)
@@ -279,7 +287,9 @@ def _check_consistency(group: h5py.Group, where: str) -> None:
     pairs = [("train_rates_heldin", "train_rates_heldout", 0, "trials"),
              ("train_rates_heldin", "eval_rates_heldin", 2, "held-in neurons"),
              ("eval_rates_heldin", "eval_rates_heldin_forward", 2, "held-in neurons"),
-             ("train_rates_heldin", "eval_rates_heldin", 1, "bins")]
+             ("train_rates_heldin", "eval_rates_heldin", 1, "bins"),
+             ("train_latents", "eval_latents", 2, "latent dimensions"),
+             ("train_rates_heldin", "train_latents", 0, "trials")]
     for a, b, axis, what in pairs:
         if a in dims and b in dims and dims[a][axis] != dims[b][axis]:
             raise ValidationError(f"{where}: key {b!r} has {dims[b][axis]} {what}, but {a!r} has {dims[a][axis]}")
@@ -327,28 +337,9 @@ def _read_into(obj: h5py.Dataset, out: np.ndarray, where: tuple, path: Path, gro
 
 
 def _check_values(value: np.ndarray, path: Path, group: str, key: str, nan_ok: np.ndarray | None) -> None:
-    # Fast path, two reductions without temporaries: min propagates NaN, so this holds only for finite values.
-    low, high = (value.min(), value.max()) if value.size else (0.0, 0.0)
-    if np.isfinite(high) and (low >= 0 or (key == "eval_behavior_pred" and np.isfinite(low))):
-        return
-    where = f"{path}: group {group!r} key {key!r}"
-    what = "values" if key == "eval_behavior_pred" else "rates"
-    nan = np.isnan(value)
-    if nan.any():
-        allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else None
-        bad = nan if allowed is None else nan & ~allowed
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValidationError(f"{where}: expected finite {what}, got {int(bad.sum())} NaN (first at {first})")
-    inf = np.isinf(value)
-    if inf.any():
-        first = tuple(int(i) for i in np.argwhere(inf)[0])
-        raise ValidationError(f"{where}: expected finite {what}, got {int(inf.sum())} infinite (first at {first})")
-    if key == "eval_behavior_pred":
-        return
-    with np.errstate(invalid="ignore"):
-        negative = value < 0
-    if negative.any():
-        first = tuple(int(i) for i in np.argwhere(negative)[0])
-        raise ValidationError(f"{where}: expected rates >= 0, got {int(negative.sum())} negative "
-                              f"(first {value[first]:.3g} at {first})")
+    allowed = nan_ok[..., None] if nan_ok is not None and value.ndim == 3 else False
+    rates = key in RATE_KEYS  # behaviour and latents may be negative
+    problem = value_problem(value, allowed, nonnegative=rates)
+    if problem is not None:
+        expected = "finite rates >= 0" if rates else "finite values"
+        raise ValidationError(f"{path}: group {group!r} key {key!r}: expected {expected}, got {problem}")

@@ -74,11 +74,17 @@ class Resources:
             raise ValueError(f"resources need cpus >= 1 and gpus >= 0, got {self.cpus}, {self.gpus}")
 
 
+@dataclass(frozen=True)
+class NoConfig:
+    """The config of a model without settings."""
+
+
 class Model(ABC):
     """Base class of all models.
 
-    Subclasses define ``name``, a dataclass ``Config``, optionally ``capabilities``, ``resources`` (what one run
-    needs) and per-family presets (:meth:`preset`).
+    Subclasses define ``name``, a dataclass ``Config`` (default: no settings), optionally ``capabilities``,
+    ``resources`` (what one run needs) and per-family presets (:meth:`preset`); they implement :meth:`fit` and
+    :meth:`predict` (docs/byom.md).
 
     Parameters
     ----------
@@ -93,7 +99,7 @@ class Model(ABC):
     """
 
     name: ClassVar[str]
-    Config: ClassVar[type]
+    Config: ClassVar[type] = NoConfig
     capabilities: ClassVar[Capabilities] = Capabilities()
     resources: ClassVar[Resources] = Resources()
 
@@ -119,10 +125,14 @@ class Model(ABC):
 
     @classmethod
     def make_config(cls, family: str, overrides: dict[str, Any] | None = None, bin_ms: float | None = None) -> Any:
-        """Default config for the dataset family with ``overrides`` applied; unknown keys raise ConfigError."""
+        """Default config for the dataset family with ``overrides`` applied and checked (its ``validate()``, if
+        any); unknown keys and bad values raise ConfigError before any data is loaded."""
         from nbench.config import apply_overrides
 
-        return apply_overrides(cls.default_config(family, bin_ms), overrides or {}, cls.name)
+        config = apply_overrides(cls.default_config(family, bin_ms), overrides or {}, cls.name)
+        if callable(getattr(config, "validate", None)):
+            config.validate()
+        return config
 
     @abstractmethod
     def fit(self, inputs: TaskInputs) -> None:

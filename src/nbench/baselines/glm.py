@@ -32,6 +32,7 @@ can overflow. A target without any spike has no finite optimum; like sklearn we 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,8 +112,11 @@ class PoissonGLM:
         self.decrement_rtol = float(decrement_rtol)
         self._nested = False
 
-    def fit(self, X: np.ndarray, Y: np.ndarray) -> PoissonGLM:
-        """Fit all columns of ``Y`` (n_samples, n_targets) on ``X`` (n_samples, n_features)."""
+    def fit(self, X: np.ndarray, Y: np.ndarray, progress: Callable[[int], None] | None = None) -> PoissonGLM:
+        """Fit all columns of ``Y`` (n_samples, n_targets) on ``X`` (n_samples, n_features).
+
+        ``progress`` is called after every Newton iteration with the number of targets done.
+        """
         X, Y = _check_xy(X, Y)
         n, p = X.shape
         k = Y.shape[1]
@@ -134,8 +138,11 @@ class PoissonGLM:
         means = Y.mean(axis=0)
         W[-1, means == 0] = -np.inf  # no spikes at all: no finite optimum; predict 0 like sklearn
         live = np.flatnonzero(means > 0)
+        self._progress = None if progress is None else (lambda done: progress(k - live.size + done))
         if live.size:
             W[:, live] = self._newton(Y[:, live], self._start(X, Y[:, live], means[live]), live)
+        if progress is not None:
+            progress(k)
         self.coef_, self.intercept_ = W[:-1], W[-1]
         del self._Xa, self._Xs, self._X32
         return self
@@ -185,6 +192,8 @@ class PoissonGLM:
                 st, G, gmax = st.keep(todo), G[:, todo], gmax[todo]
             if st.cols.size == 0:
                 return W_out
+            if self._progress is not None:
+                self._progress(int(Y.shape[1] - st.cols.size))
             self.n_iter_[cols[st.cols]] += 1
             D, XD = self._direction(st, G, gmax)
             stalled = self._line_search(st, G, D, XD, n)

@@ -18,6 +18,8 @@ Recipe:
    features of ~0.02 counts per bin). ``alpha2=0 readout=sklearn`` reproduces NLB verbatim.
 4. Forward-window rates: each neuron's mean training count per bin, pooled over the forward window (not part of
    NLB's script).
+5. Latents (an nbench extension): the orthonormalised posterior latents of step 1, for behaviour decoded from
+   latents.
 
 Elephant is used as is, with three changes to how it is driven, none to what it computes (all tested against
 stock elephant; timings in benchmark/bench_gpfa.py):
@@ -41,11 +43,13 @@ import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nbench.baselines.base import Model
+from nbench.baselines.base import Capabilities, Model
+from nbench.baselines.progress import fit_progress
 from nbench.baselines.readout import (
     READOUTS,
     check_choice,
@@ -55,6 +59,7 @@ from nbench.baselines.readout import (
     poisson_readout,
 )
 from nbench.errors import ConfigError, DataError
+from nbench.extras import require
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
@@ -105,6 +110,18 @@ class GPFAConfig:
     em_tol: float = 1e-8
     fast_em: bool = True
     readout: str = "batched"
+
+    def validate(self) -> None:
+        """One-line ConfigError for values no fit can use (the data-dependent latent_dim bound is checked in
+        fit)."""
+        check_choice(self.readout, READOUTS, "readout", "gpfa")
+        if self.latent_dim < 1:
+            raise ConfigError(f"model 'gpfa': config key 'latent_dim' expects >= 1, got {self.latent_dim!r}")
+        for key in ("alpha1", "alpha2", "em_tol"):
+            if (getattr(self, key) or 0) < 0:
+                raise ConfigError(f"model 'gpfa': config key {key!r} expects a value >= 0, got {getattr(self, key)!r}")
+        if self.em_max_iters < 1:
+            raise ConfigError(f"model 'gpfa': config key 'em_max_iters' expects >= 1, got {self.em_max_iters!r}")
 
 
 def counts_to_seqs(spikes: np.ndarray) -> np.ndarray:
@@ -158,6 +175,29 @@ def _elephant_precomp(fast: bool) -> Iterator[None]:
         gpfa_util.make_precomp = original
 
 
+@contextlib.contextmanager
+def _em_progress(max_iters: int) -> Iterator[None]:
+    """Within the block, each E step of elephant's EM advances a progress bar (with the last log-likelihood)."""
+    from elephant.gpfa import gpfa_core
+
+    original = gpfa_core.exact_inference_with_ll
+    state = {"done": 0, "ll": float("nan")}
+    with fit_progress("GPFA EM iteration", max_iters) as update:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            state["done"] += 1
+            if np.isfinite(result[1]):
+                state["ll"] = float(result[1])
+            update(min(state["done"], max_iters), f"log-likelihood {state['ll']:.1f}")
+            return result
+
+        gpfa_core.exact_inference_with_ll = counted
+        try:
+            yield
+        finally:
+            gpfa_core.exact_inference_with_ll = original
+
+
 class ElephantGPFA:
     """elephant's GPFA on binned counts: ``elephant.gpfa.GPFA.fit`` / ``transform`` without the neo round trip.
 
@@ -195,7 +235,8 @@ class ElephantGPFA:
         np.random.seed(self.seed)
         start = time.perf_counter()
         try:
-            with threadpool_limits(1), contextlib.redirect_stdout(io.StringIO()), _elephant_precomp(self.fast_em):
+            with threadpool_limits(1), contextlib.redirect_stdout(io.StringIO()), _elephant_precomp(self.fast_em), \
+                    _em_progress(self.em_max_iters):
                 self.params, info = gpfa_core.fit(
                     seqs, x_dim=self.latent_dim, bin_width=float(self.bin_ms), em_tol=self.em_tol,
                     em_max_iters=self.em_max_iters)
@@ -224,6 +265,11 @@ class GPFAModel(Model):
 
     name = "gpfa"
     Config = GPFAConfig
+    capabilities = Capabilities(produces=frozenset({"rates", "latents"}))
+
+    def __init__(self, config: GPFAConfig, seed: int = 0, workdir: Path | None = None, device: str = "cpu") -> None:
+        require("elephant", "model 'gpfa'")  # here, so that a missing extra fails before any data work
+        super().__init__(config, seed, workdir, device)
 
     @classmethod
     def preset(cls, family: str, bin_ms: float | None = None) -> GPFAConfig | None:
@@ -245,7 +291,7 @@ class GPFAModel(Model):
         if alpha2 is None and inputs.n_heldout:
             alpha2, self.alpha2_scores = choose_alpha_cv(heldin["train"], heldout, inputs.n_bins, ALPHA2_GRID)
         train_out, eval_out = poisson_readout(heldin["train"], heldout, [heldin["train"], heldin["eval"]], alpha2,
-                                              cfg.readout)
+                                              cfg.readout, progress="GPFA: Poisson readout")
         def shaped(values: np.ndarray, trials: int, neurons: int) -> np.ndarray:
             return values.reshape(trials, inputs.n_bins, neurons)
 
@@ -254,20 +300,16 @@ class GPFAModel(Model):
                        "train_heldout": shaped(train_out, inputs.n_train, inputs.n_heldout),
                        "eval_heldout": shaped(eval_out, inputs.n_eval, inputs.n_heldout)}
         self._forward = forward_rates(inputs)
+        self._latents = {"train": latents[: inputs.n_train], "eval": latents[inputs.n_train :]}
         self.fit_info = dict(self.gpfa.fit_info, transform_log_likelihood=float(self.gpfa.transform_ll),
                              alpha2=alpha2, alpha2_cv=self.alpha2_scores)
 
     def _checked_config(self, inputs: TaskInputs) -> GPFAConfig:
         cfg = self.config
-        check_choice(cfg.readout, READOUTS, "readout", self.name)
+        cfg.validate()
         if not 1 <= cfg.latent_dim <= inputs.n_heldin:
             raise ConfigError(f"model 'gpfa': config key 'latent_dim' expects 1..{inputs.n_heldin} (held-in "
                               f"neurons), got {cfg.latent_dim!r}")
-        for key in ("alpha1", "alpha2", "em_tol"):
-            if (getattr(cfg, key) or 0) < 0:
-                raise ConfigError(f"model 'gpfa': config key {key!r} expects a value >= 0, got {getattr(cfg, key)!r}")
-        if cfg.em_max_iters < 1:
-            raise ConfigError(f"model 'gpfa': config key 'em_max_iters' expects >= 1, got {cfg.em_max_iters!r}")
         return cfg
 
     def _heldin_rates(self, factors: dict[str, np.ndarray], inputs: TaskInputs) -> dict[str, np.ndarray]:
@@ -285,4 +327,5 @@ class GPFAModel(Model):
             group=inputs.group, train_rates_heldin=r["train_heldin"], train_rates_heldout=r["train_heldout"],
             eval_rates_heldin=r["eval_heldin"], eval_rates_heldout=r["eval_heldout"],
             eval_rates_heldin_forward=self._forward[0], eval_rates_heldout_forward=self._forward[1],
+            train_latents=self._latents["train"], eval_latents=self._latents["eval"],
         )

@@ -4,6 +4,7 @@ forward-window rule.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from nbench.baselines.glm import PoissonGLM
+from nbench.baselines.progress import fit_progress
 from nbench.errors import ConfigError
 from nbench.metrics.poisson import bits_per_spike
 from nbench.tasks.base import TaskInputs
@@ -30,20 +32,24 @@ def flat(x: np.ndarray) -> np.ndarray:
 
 
 def poisson_readout(X_train: np.ndarray, Y_train: np.ndarray, X_pred: Sequence[np.ndarray], alpha: float,
-                    readout: str = "batched", **glm_options: Any) -> list[np.ndarray]:
+                    readout: str = "batched", progress: str | None = None, **glm_options: Any) -> list[np.ndarray]:
     """Fit an L2 Poisson GLM (log link) from ``X_train`` to every column of ``Y_train``; predict each ``X_pred``.
 
     ``readout="batched"`` fits all columns at once with :class:`~nbench.baselines.glm.PoissonGLM`;
     ``"sklearn"`` is NLB's recipe verbatim: one ``PoissonRegressor(alpha, max_iter=500)`` per column, refit with
     five times the iterations while it stops at ``max_iter`` (up to 10000). Both minimise the same objective.
-    Rows whose target is NaN are left out of the fit.
+    Rows whose target is NaN are left out of the fit. ``progress`` labels a progress bar of the batched fit
+    (drawn when the fit lasts, :mod:`nbench.baselines.progress`).
     """
     if Y_train.shape[1] == 0:  # nothing hidden (e.g. rate recovery with every neuron observed)
         return [np.zeros((len(X), 0)) for X in X_pred]
     keep = ~np.isnan(Y_train).any(axis=1)
     X_train, Y_train = X_train[keep], Y_train[keep]
     if readout == "batched":
-        glm = PoissonGLM(alpha=alpha, **glm_options).fit(X_train, Y_train)
+        with contextlib.ExitStack() as stack:
+            bar = stack.enter_context(fit_progress(progress, Y_train.shape[1])) if progress else None
+            glm = PoissonGLM(alpha=alpha, **glm_options).fit(
+                X_train, Y_train, progress=None if bar is None else lambda done: bar(done, "targets fitted"))
         if not glm.converged_.all():
             warnings.warn(f"Poisson readout: {int((~glm.converged_).sum())} of {glm.converged_.size} targets did "
                           f"not converge (max |gradient| {glm.grad_max_.max():.2e})", RuntimeWarning, stacklevel=2)

@@ -48,6 +48,7 @@ SMOOTHING_DEFAULTS: dict[str, tuple[float, float]] = {
     "multi_region": (40.0, 3.0),
 }
 FALLBACK = (50.0, 0.01)
+MAX_KERN_SD_MS = 10_000.0  # the window has 6 sd / bin points; far wider than any trial already
 LOG_OFFSET = 1e-4
 RATE_CLIP = (1e-9, 1e20)
 
@@ -69,6 +70,15 @@ class SmoothingConfig:
     kern_sd_ms: float = FALLBACK[0]
     alpha: float = FALLBACK[1]
     readout: str = "batched"
+
+    def validate(self) -> None:
+        """One-line ConfigError for values no fit can use (checked before any data is loaded)."""
+        check_choice(self.readout, READOUTS, "readout", "smoothing")
+        if not 0 < self.kern_sd_ms <= MAX_KERN_SD_MS:
+            raise ConfigError(f"model 'smoothing': config key 'kern_sd_ms' expects a value in (0, {MAX_KERN_SD_MS:g}]"
+                              f" ms, got {self.kern_sd_ms!r}")
+        if self.alpha < 0:
+            raise ConfigError(f"model 'smoothing': config key 'alpha' expects a value >= 0, got {self.alpha!r}")
 
 
 def gaussian_kernel(kern_sd_ms: float, bin_ms: float) -> np.ndarray:
@@ -110,15 +120,14 @@ class SmoothingModel(Model):
 
     def fit(self, inputs: TaskInputs) -> None:
         cfg = self.config
-        check_choice(cfg.readout, READOUTS, "readout", self.name)
-        if cfg.alpha < 0:
-            raise ConfigError(f"model 'smoothing': config key 'alpha' expects a value >= 0, got {cfg.alpha!r}")
+        cfg.validate()
         window = gaussian_kernel(cfg.kern_sd_ms, inputs.bin_ms)
         self._smoothed = {"train": smooth_spikes(inputs.train_spikes_heldin, window),
                           "eval": smooth_spikes(inputs.eval_spikes_heldin, window)}
         features = {k: np.log(flat(v) + LOG_OFFSET) for k, v in self._smoothed.items()}
         train_out, eval_out = poisson_readout(features["train"], flat(inputs.train_spikes_heldout),
-                                              [features["train"], features["eval"]], cfg.alpha, cfg.readout)
+                                              [features["train"], features["eval"]], cfg.alpha, cfg.readout,
+                                              progress="smoothing: Poisson readout")
         self._heldout = {
             "train": np.clip(train_out, *RATE_CLIP).reshape(inputs.n_train, inputs.n_bins, inputs.n_heldout),
             "eval": np.clip(eval_out, *RATE_CLIP).reshape(inputs.n_eval, inputs.n_bins, inputs.n_heldout)}

@@ -7,6 +7,7 @@ Every :class:`~nbench.errors.NbenchError` is printed as one line on stderr with 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -20,7 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("nbench.cli.run:run", "Run a baseline model on a task, score it and write a record."),
     "score": ("nbench.cli.score:score", "Validate and score a submission .h5 file."),
     "list": ("nbench.cli.listing:list_", "List registered tasks, models or metrics."),
-    "data": ("nbench.cli.data:data", "Fetch, list and import datasets."),
+    "compare": ("nbench.cli.compare:compare", "Compare two runs on one task with a paired bootstrap interval."),
+    "report": ("nbench.cli.report:report", "Write an HTML report with plots of one run."),
+    "data": ("nbench.cli.data:data", "Fetch, add, list, import and export datasets."),
     "tune": ("nbench.cli.tune:tune", "Cross-validated hyperparameter search for a model on a task."),
     "sweep": ("nbench.cli.sweep:sweep", "Run a sweep file (serial or Ray), resuming where it stopped."),
     "leaderboard": ("nbench.cli.leaderboard:leaderboard", "Build the static leaderboard site."),
@@ -70,12 +73,27 @@ def cli() -> None:
     \b
     Run a baseline:     nbench run --task lorenz --model smoothing
     Score your rates:   nbench score submission.h5 --task lorenz
+    Compare two runs:   nbench compare A.json B.json
     What is there:      nbench list tasks | models | metrics
     """
 
 
+class _WarningLines(logging.Handler):
+    """nbench's logged warnings as ``warning: ...`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+def _show_warnings() -> None:
+    log = logging.getLogger("nbench")
+    if not any(isinstance(h, _WarningLines) for h in log.handlers):
+        log.addHandler(_WarningLines(logging.WARNING))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turning user errors into one line and exit code 2."""
+    _show_warnings()
     try:
         cli.main(args=argv, prog_name="nbench", standalone_mode=False)
     except NbenchError as exc:

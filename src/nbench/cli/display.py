@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import click
 from rich.console import Console
 from rich.table import Table
 
+from nbench.provenance import jsonable
 from nbench.results import MetricValue, Record
 
 console = Console()
@@ -14,7 +19,7 @@ MAX_QUERY_ROWS = 12
 
 
 def _fmt(value: MetricValue) -> tuple[str, str]:
-    text = "n/a" if value.value is None else f"{value.value:.4f}"
+    text = "undefined" if value.value is None else f"{value.value:.4f}"
     ci = "" if value.ci95 is None else f"[{value.ci95[0]:.4f}, {value.ci95[1]:.4f}]"
     return text, ci
 
@@ -78,3 +83,13 @@ def show_record(record: Record, path: object | None = None) -> None:
         console.print("cost: " + ", ".join(parts))
     if path is not None:
         console.print(f"record: {path}", soft_wrap=True, highlight=False)
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout (numpy values as numbers, non-finite numbers as null)."""
+    click.echo(json.dumps(jsonable(data), indent=2, allow_nan=False))
+
+
+def record_json(record: Record, path: object | None) -> dict[str, Any]:
+    """What ``--json`` prints for a record: the record as written and where it was written."""
+    return {"path": None if path is None else str(path), "record": record.to_dict()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -40,6 +41,10 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
     """Turn run records and submission entries into a static site (index.html, results.json, CSV, SVG)."""
     from rich.console import Console
 
+    from nbench.extras import require
+
+    require("matplotlib", "nbench leaderboard build")
+
     from nbench import registry
     from nbench.leaderboard.site import build_site
     from nbench.scoring.entries import score_entry_file
@@ -49,10 +54,30 @@ def build(records: tuple[Path, ...], submissions: Path | None, out: Path) -> Non
     with Console(stderr=True).status("building the leaderboard") as status:
         result = build_site(records_dirs, submissions, out, score_entry_file, warn=_warn,
                             progress=lambda entry: status.update(f"validating and scoring entry {entry}"),
-                            models=registry.names("models"))
+                            models=registry.names("models"), refusal=capability_refusal)
     click.echo(f"{result.out / 'index.html'}: {result.n_rows} rows from {result.n_records} records "
                f"and {result.n_entries} submission {'entry' if result.n_entries == 1 else 'entries'}, "
                f"{len(result.files)} files")
+
+
+def capability_refusal(task: str, model: str) -> str | None:
+    """Why ``model`` cannot run on ``task`` (its capabilities against what the task scores), or None."""
+    from nbench import registry
+    from nbench.baselines.base import Capabilities
+    from nbench.errors import NbenchError
+    from nbench.fitting import check_capabilities
+    from nbench.tasks import make_task
+
+    try:
+        info = make_task(task).info
+        caps = getattr(registry.get("models", model), "capabilities", Capabilities())
+    except NbenchError:  # a task or model this installation does not know: nothing to say
+        return None
+    try:
+        check_capabilities(info, model, caps)
+    except NbenchError as exc:
+        return str(exc).split(" (see ")[0]
+    return None
 
 
 def default_records() -> list[Path]:
@@ -70,11 +95,14 @@ def default_records() -> list[Path]:
 @click.option("--submissions", type=click.Path(path_type=Path), default=DEFAULT_SUBMISSIONS, show_default=True,
               help="Folder of submission entries.")
 def check(submissions: Path) -> None:
-    """Validate and score every submission entry without building the site."""
-    from nbench.leaderboard.site import collect
+    """Validate and score every submission entry without building the site; print every problem found."""
+    from nbench.leaderboard.site import check_entries
     from nbench.scoring.entries import score_entry_file
 
-    items, entries = collect([], submissions, score_entry_file, warn=_warn,
-                             progress=lambda entry: _warn(f"checking {entry}"))
-    click.echo(f"{submissions}: {len(entries)} {'entry' if len(entries) == 1 else 'entries'} ok, "
-               f"{len(items)} records")
+    n_ok, n_records, problems = check_entries(submissions, score_entry_file, warn=_warn,
+                                              progress=lambda entry: _warn(f"checking {entry}"))
+    for problem in problems:
+        _warn(f"error: {problem}")
+    if problems:
+        sys.exit(2)
+    click.echo(f"{submissions}: {n_ok} {'entry' if n_ok == 1 else 'entries'} ok, {n_records} records")

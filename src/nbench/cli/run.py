@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from nbench.cli.display import show_record
+from nbench.cli.display import console, echo_json, record_json, show_record
+from nbench.cli.outputs import check_outputs
 from nbench.config import load_config_file, parse_set_options
 from nbench.errors import ConfigError, NbenchError
 from nbench.results import Record, record_path
 from nbench.runner import RunSpec
-from nbench.submission import write_submission
+from nbench.submission import Submission, write_submission
 
 if TYPE_CHECKING:
     from nbench.runs.execute import Summary
@@ -49,10 +51,16 @@ DEFAULT_OUT = "nbench-results"
 @click.option("--save-submission", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the predictions as an NLB-layout submission .h5; with --seeds, '{seed}' in the name "
                    "is the seed (else -seed<N> is added).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write a report of the run (plots of predictions against the data) into this directory; "
+                   "with --seeds, one sub-folder per seed.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the record as JSON on stdout instead of the tables (with --seeds, a list of them).")
+@click.option("--fresh", is_flag=True, help="Start the fit over: delete this run's work files (checkpoints) first.")
 @click.option("--resume", is_flag=True, help="Skip seeds whose run key already has an ok record in --out.")
 def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: str | None, config_file: Path | None,
         set_pairs: tuple[str, ...], device: str, out_dir: Path, data_dir: str | None, targets_path: str | None,
-        save_submission: Path | None, resume: bool) -> None:
+        save_submission: Path | None, report_dir: Path | None, as_json: bool, fresh: bool, resume: bool) -> None:
     """Run MODEL on TASK, print its metrics and write a JSON record (one per seed).
 
     \b
@@ -69,25 +77,69 @@ def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: s
     seeds = parse_seeds(seed_list, seed)
     overrides = load_config_file(config_file) if config_file else {}
     overrides.update(parse_set_options(set_pairs))
+    if fresh and resume:
+        raise ConfigError("--fresh and --resume: give one of them (--fresh refits, --resume skips finished seeds)")
     runs = [SweepRun(RunSpec.create(task, model, seed=s, phase=phase, overrides=overrides, device=device,
                                     data_dir=data_dir, targets_path=targets_path), 0) for s in seeds]
+    check_outputs(out_dir=out_dir, data_dir=data_dir, files=[("--save-submission", save_submission)])
+    if report_dir is not None:
+        from nbench.reporting import check_plots
+
+        check_plots()  # before the run, so that a missing extra does not cost a fit
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     planned = plan_jobs(runs, out_dir, invocation=shlex.join(["nbench", *sys.argv[1:]]),
-                        keep_predictions=save_submission is not None, log=echo)
+                        keep_predictions=save_submission is not None or report_dir is not None, fresh=fresh,
+                        log=echo)
     store = KeyedStore(out_dir)
     summary = run_jobs(planned.jobs, store, SerialExecutor(), log=echo if len(seeds) > 1 else _quiet, rerun=not resume,
                        predictions={})
+    outputs = RunOutputs(save_submission, report_dir, several=len(seeds) > 1, data_dir=data_dir,
+                         targets_path=targets_path)
+    shown = []
     for job in planned.jobs:
-        if job.key in summary.errors:
+        document = None if job.key in summary.errors else store.read(job.folder, job.key)
+        if document is None:
             continue
-        record = store.read(job.folder, job.key)
-        if record is not None:
-            show_record(Record.from_dict(record), record_path(out_dir, task, model, job.key))
-        if save_submission is not None and job.key in summary.predictions:
-            path = submission_path(save_submission, job.args[0].seed, several=len(seeds) > 1)
-            write_submission(path, summary.predictions[job.key])
-            click.echo(f"submission: {path}")
+        record = Record.from_dict(document)
+        path = record_path(out_dir, task, model, job.key)
+        written = outputs.write(record, summary.predictions.get(job.key))
+        if as_json:
+            shown.append({**record_json(record, path), **written})
+            continue
+        show_record(record, path)
+        for name, value in written.items():
+            if value is not None:
+                console.print(f"{name}: {value}", soft_wrap=True, highlight=False)
+    if as_json and shown:
+        echo_json(shown[0] if len(seeds) == 1 else shown)
     _raise_failures(planned.jobs, summary, store.root)
+
+
+@dataclass
+class RunOutputs:
+    """Where ``--save-submission`` and ``--report`` put each seed's files."""
+
+    save_submission: Path | None
+    report_dir: Path | None
+    several: bool
+    data_dir: str | None
+    targets_path: str | None
+
+    def write(self, record: Record, predictions: list[Submission] | None) -> dict[str, str | None]:
+        """Write the seed's submission and report (when asked and the run made predictions); their paths."""
+        written: dict[str, str | None] = {"submission": None, "report": None}
+        if predictions is None:
+            return written
+        if self.save_submission is not None:
+            path = submission_path(self.save_submission, record.seed or 0, several=self.several)
+            written["submission"] = str(write_submission(path, predictions))
+        if self.report_dir is not None:
+            from nbench.reporting import write_report
+
+            folder = self.report_dir / f"seed{record.seed}" if self.several else self.report_dir
+            written["report"] = str(write_report(record, folder, submissions={s.group: s for s in predictions},
+                                                 data_dir=self.data_dir, targets_path=self.targets_path))
+        return written
 
 
 def parse_seeds(seed_list: str | None, seed: int | None) -> list[int]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from nbench.cli.display import show_record
+from nbench.cli.display import echo_json, record_json, show_record
+from nbench.cli.outputs import check_outputs
 from nbench.results import write_record
 from nbench.scoring.files import score_file
 
@@ -25,8 +26,9 @@ from nbench.scoring.files import score_file
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="nbench-results",
               show_default=True, help="Directory for the JSON records.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list on stdout instead of tables.")
 def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | None, phase: str | None,
-          model_name: str | None, out_dir: Path, data_dir: str | None) -> None:
+          model_name: str | None, out_dir: Path, data_dir: str | None, as_json: bool) -> None:
     """Validate SUBMISSION (an NLB-layout .h5) and score it; print the metrics and write a record per group.
 
     \b
@@ -34,8 +36,13 @@ def score(submission: Path, task_names: tuple[str, ...], targets_file: Path | No
       nbench score my_rates.h5 --task lorenz
       nbench score my_rates.h5 --targets eval_data_test.h5
     """
+    check_outputs(out_dir=out_dir, data_dir=data_dir)
     records = score_file(submission, tasks=task_names, targets_file=targets_file, phase=phase,
                          model_name=model_name, data_dir=data_dir,
                          invocation=shlex.join(["nbench", *sys.argv[1:]]))
-    for record in records:
-        show_record(record, write_record(record, out_dir))
+    written = [(record, write_record(record, out_dir)) for record in records]
+    if as_json:
+        echo_json([record_json(record, path) for record, path in written])
+        return
+    for record, path in written:
+        show_record(record, path)

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from nbench import registry, tuning
 from nbench.cli.display import console, err_console
+from nbench.cli.outputs import check_outputs
+from nbench.config import check_seed
 from nbench.errors import ConfigError, NbenchError
 from nbench.io import atomic_path
 from nbench.runs.execute import Executor
@@ -48,6 +50,9 @@ def tune(task: str, model: str, folds: int, grid_pairs: tuple[str, ...], phase: 
       nbench tune --task mc_maze_small --grid kern_sd_ms=40,60 --grid alpha=0.01,0.1 --folds 3
       nbench run --task lorenz --model smoothing --config nbench-tune/lorenz-smoothing.yaml
     """
+    check_seed(seed)
+    out_file = out_file or Path("nbench-tune") / f"{task}-{model}.yaml"
+    check_outputs(data_dir=data_dir, files=[("--out", out_file)])
     task_obj = make_task(task, data_dir)
     model_cls = registry.get("models", model)
     grid = tuning.parse_grid(grid_pairs) if grid_pairs else tuning.DEFAULT_GRIDS.get(model)

@@ -22,12 +22,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nbench.data.dandisets import NLB_TEST_TARGETS, NlbDandiset, dandiset_dir, nlb_dandiset, nlb_targets_path
+from nbench.data.dandisets import (
+    NLB_TEST_TARGETS,
+    NlbDandiset,
+    dandiset_dir,
+    nlb_dandiset,
+    nlb_targets_path,
+    pinned_asset,
+)
 from nbench.data.download import RemoteFile, cached_digest, download, is_verified, part_path, sidecar_path
 from nbench.errors import DataError, NbenchError
+from nbench.extras import require
 from nbench.io import open_h5_checked, write_json_atomic
 
 MANIFEST = ".nbench-manifest.json"
+logger = logging.getLogger(__name__)
 
 
 def resolve(spec: NlbDandiset, api_url: str | None = None) -> list[RemoteFile]:
@@ -38,6 +47,7 @@ def resolve(spec: NlbDandiset, api_url: str | None = None) -> list[RemoteFile]:
     DataError
         One line when DANDI is unreachable, the version or an asset does not exist, or metadata is incomplete.
     """
+    require("dandi", "nbench data fetch")
     import requests
     from dandi.dandiapi import DandiAPIClient
     from dandi.exceptions import NotFoundError
@@ -101,14 +111,18 @@ def _quiet_dandi_logs() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def check_nwb_identity(path: Path, spec: NlbDandiset) -> None:
-    """Raise a one-line error unless ``path`` is an NWB file of ``spec``'s recording (subject and session)."""
+def nwb_identity(path: Path) -> tuple[str | None, str | None]:
+    """Subject and session id in the header of NWB file ``path`` (a one-line error if it is no NWB file)."""
     with open_h5_checked(path, "NWB file") as h5:
         if _text(h5.attrs.get("neurodata_type")) != "NWBFile":
             raise DataError(f"{path}: not an NWB file (root neurodata_type is "
                             f"{_text(h5.attrs.get('neurodata_type'))!r}, expected 'NWBFile')")
-        subject = _text(h5.get("general/subject/subject_id"))
-        session = _text(h5.get("general/session_id"))
+        return _text(h5.get("general/subject/subject_id")), _text(h5.get("general/session_id"))
+
+
+def check_nwb_identity(path: Path, spec: NlbDandiset) -> None:
+    """Raise a one-line error unless ``path`` is an NWB file of ``spec``'s recording (subject and session)."""
+    subject, session = nwb_identity(path)
     if (subject, session) != (spec.subject, spec.session_id):
         raise DataError(f"{path}: NWB file of another dataset (subject {subject!r}, session {session!r}; "
                         f"expected subject {spec.subject!r}, session {spec.session_id!r} of {spec.name}, "
@@ -192,6 +206,30 @@ def check_existing(dest: Path, remote: RemoteFile, spec: NlbDandiset, progress: 
                         f"`nbench data fetch {spec.name} --force` to download it again")
 
 
+def verify_files(name: str, files: list[Path], root: str | Path | None = None) -> None:
+    """Check NWB files of dataset ``name`` against the digests DANDI published for its pinned version.
+
+    The digests are those ``nbench data fetch`` recorded in the version's manifest; checking is a ``stat`` while
+    a file's verified sidecar is fresh, a re-hash otherwise. A file without a recorded digest (placed by hand) is
+    named in a warning.
+
+    Raises
+    ------
+    DataError
+        One line when a file is of another recording or differs from DANDI's size or digest.
+    """
+    spec = nlb_dandiset(name)
+    base = dandiset_dir(spec, root)
+    expected = read_manifest(spec, root)
+    for path in files:
+        remote = expected.get(Path(path).relative_to(base).as_posix()) if Path(path).is_relative_to(base) else None
+        if remote is None:
+            logger.warning("%s: not verified against DANDI (no digest recorded for it); run `nbench data fetch "
+                           "%s` to check it", path, name)
+            continue
+        check_existing(Path(path), remote, spec)
+
+
 def fetch_test_targets(root: str | Path | None = None, *, force: bool = False, progress: Any = None,
                        url: str | None = None, session: Any = None) -> Path:
     """Download (or verify) the public NLB'21 test-phase target file ``eval_data_test.h5``."""
@@ -269,7 +307,7 @@ def file_state(dest: Path, remote: RemoteFile | None, progress: Any = None) -> F
         state = "verified" if is_verified(dest, remote, progress) else "corrupt"
         return FileState(dest, state, size, expected)
     part = part_path(dest)
-    if part.exists():
+    if part.exists() and part.stat().st_size > 0:  # an empty part holds nothing to resume
         return FileState(dest, "partial", part.stat().st_size, expected)
     return FileState(dest, "missing", None, expected)
 
@@ -279,8 +317,17 @@ def dataset_state(name: str, root: str | Path | None = None, progress: Any = Non
     spec = nlb_dandiset(name)
     base = dandiset_dir(spec, root)
     expected = read_manifest(spec, root)
-    return {role: file_state(base / rel, expected.get(rel), progress)
+    return {role: file_state(base / rel, expected.get(rel) or pinned_remote(spec, rel), progress)
             for role, rel in (("train", spec.train_path), ("test", spec.test_path))}
+
+
+def pinned_remote(spec: NlbDandiset, asset_path: str) -> RemoteFile | None:
+    """The asset as a :class:`RemoteFile` from the digest shipped with nbench (None when none ships)."""
+    pinned = pinned_asset(spec, asset_path)
+    if pinned is None:
+        return None
+    return RemoteFile(label=asset_path, url="", size=pinned.size, digest=pinned.sha256,
+                      source={"dandiset": spec.dandiset_id, "version": spec.version, "pinned": "nbench"})
 
 
 def targets_state(root: str | Path | None = None, progress: Any = None) -> FileState:

@@ -46,6 +46,28 @@ NLB_TEST_TARGETS = PinnedFile(
 )
 
 
+@dataclass(frozen=True)
+class PinnedAsset:
+    """Size and sha256 of one DANDI asset of a pinned version, shipped with nbench for offline checks."""
+
+    size: int
+    sha256: str
+
+
+#: Digests known without asking DANDI, keyed by (dandiset id, version, asset path): ``nbench data add`` and
+#: ``nbench data list`` verify these files offline. Only digests computed from the published files are listed;
+#: the others are learnt from DANDI's metadata by ``nbench data fetch`` (until then such files are "unverified").
+PINNED_ASSETS: dict[tuple[str, str, str], PinnedAsset] = {
+    ("000140", "0.220113.0408", "sub-Jenkins/sub-Jenkins_ses-small_desc-test_ecephys.nwb"):
+        PinnedAsset(689_312, "ca8a0bef5f189eafb9db1961d617e065cb461360718fde1c16a538922a6fa5fe"),
+}
+
+
+def pinned_asset(spec: NlbDandiset, asset_path: str) -> PinnedAsset | None:
+    """The shipped digest of ``asset_path`` of ``spec``'s pinned version, or None when none ships."""
+    return PINNED_ASSETS.get((spec.dandiset_id, spec.version, asset_path))
+
+
 def nlb_dandiset(name: str) -> NlbDandiset:
     """The table entry of NLB dataset ``name``; a one-line error with suggestions when unknown."""
     try:

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from nbench import __version__
 from nbench.errors import DataError
+from nbench.extras import require
 from nbench.io import write_json_atomic
 
 CHUNK = 1 << 20  # read size when hashing files
@@ -77,6 +78,7 @@ def sidecar_path(dest: Path) -> Path:
 def file_digest(path: Path, algorithm: str = "sha256", advance: Advance | None = None) -> str:
     """Hex digest of a file (``"sha256"`` or ``"dandi-etag"``), reporting bytes read to ``advance``."""
     if algorithm == "dandi-etag":
+        require("dandischema", "checking a DANDI etag")
         from dandischema.digests.dandietag import DandiETag
 
         return DandiETag.from_file(path).as_str()
@@ -156,7 +158,7 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
         One line: interrupted (the ``.part`` is kept for the next run), HTTP error, size or digest mismatch
         (the ``.part`` is removed), or another process downloading the same file.
     """
-    import requests
+    requests = require("requests", "downloading")
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -172,9 +174,7 @@ def download(remote: RemoteFile, dest: Path, *, session: Any = None, progress: A
                 sha = _fetch_rest(session, remote, fh, sha, advance)
             except _Interrupted as exc:
                 if attempt == ATTEMPTS:
-                    raise DataError(f"{remote.label}: download interrupted at {fh.tell():,} of "
-                                    f"{remote.size:,} bytes ({exc}); run the same command again to resume") \
-                        from None
+                    raise _gave_up(fh, remote, exc) from None
                 time.sleep(RETRY_WAIT_S * attempt)
         _finish(fh, part, dest, remote, sha, check)
     record_verified(dest, remote)
@@ -204,7 +204,19 @@ def _locked_append(part: Path) -> Iterator[IO[bytes]]:
                 fh.seek(0, os.SEEK_END)
                 yield fh
         finally:
+            with contextlib.suppress(OSError):
+                if part.stat().st_size == 0:  # nothing to resume: leave no empty part behind
+                    part.unlink()
             lock_path.unlink(missing_ok=True)
+
+
+def _gave_up(fh: IO[bytes], remote: RemoteFile, exc: _Interrupted) -> DataError:
+    """The error after the last attempt (a part that never received a byte is removed on the way out)."""
+    if fh.tell() == 0:
+        return DataError(f"{remote.label}: cannot download from {_host(remote.url)} ({exc}); check the network "
+                         "and run the same command again")
+    return DataError(f"{remote.label}: download interrupted at {fh.tell():,} of {remote.size:,} bytes ({exc}); "
+                     "run the same command again to resume")
 
 
 def _hash_prefix(fh: IO[bytes], remote: RemoteFile) -> Any:
@@ -244,6 +256,9 @@ def _fetch_rest(session: Any, remote: RemoteFile, fh: IO[bytes], sha: Any, advan
                     advance(len(chunk))
     except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
         raise _Interrupted(_reason(exc)) from None
+    except requests.RequestException as exc:  # redirect loop, redirect to file:// or gopher://, bad URL
+        raise DataError(f"{remote.label}: download from {_host(remote.url)} failed ({type(exc).__name__}: "
+                        f"{_reason(exc)})") from None
     finally:
         fh.flush()
     if fh.tell() < remote.size:
@@ -273,6 +288,9 @@ def _check_response(resp: Any, remote: RemoteFile, fh: IO[bytes], offset: int, s
                             f"match the expected bytes {offset}-{remote.size - 1}/{remote.size} "
                             "(size mismatch); the partial download was removed")
     length = resp.headers.get("Content-Length")
+    if length is not None and not length.strip().isdigit():
+        raise DataError(f"{remote.label}: server {_host(resp.url)} sent an invalid Content-Length "
+                        f"{length[:40]!r} (expected a number of bytes)")
     if resp.headers.get("Content-Encoding") in (None, "identity") and length is not None \
             and int(length) != remote.size - offset:
         _discard(fh)
@@ -335,7 +353,8 @@ def _host(url: str) -> str:
 
 
 class TransferProgress:
-    """Rich progress bars for downloads and hashing, on stderr; silent when ``enabled`` is False."""
+    """Rich progress bars for downloads and hashing, on stderr when it is a terminal; silent when ``enabled`` is
+    False."""
 
     def __init__(self, enabled: bool = True, transient: bool = False) -> None:
         from rich.console import Console
@@ -348,9 +367,10 @@ class TransferProgress:
             TransferSpeedColumn,
         )
 
+        console = Console(stderr=True)  # bars only on a terminal: elsewhere they would leave stray blank lines
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TransferSpeedColumn(), TimeRemainingColumn(),
-                                  console=Console(stderr=True), disable=not enabled, transient=transient)
+                                  console=console, disable=not (enabled and console.is_terminal), transient=transient)
 
     def __enter__(self) -> TransferProgress:
         self._started = False  # the display starts with the first bar, so an early error prints only its line

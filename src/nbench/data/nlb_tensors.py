@@ -43,7 +43,7 @@ from nbench import __version__
 from nbench.data.cache import data_dir
 from nbench.data.nlb.catalog import NLB_NAMES
 from nbench.errors import DataError, ValidationError
-from nbench.io import atomic_path, open_h5_checked, refuse_links, write_json_atomic
+from nbench.io import atomic_path, h5_kind, is_array, open_h5_checked, refuse_links, write_json_atomic
 
 # key -> symbolic shape; R train trials, E eval trials, T bins, F forward bins, I held-in, O held-out neurons
 SPIKE_KEYS: dict[str, tuple[str, str, str]] = {
@@ -123,8 +123,8 @@ def _find_group(h5: h5py.File, path: Path) -> str | None:
 
 def _dataset(node: h5py.Group, key: str, path: Path) -> h5py.Dataset:
     obj = node[key]
-    if not isinstance(obj, h5py.Dataset):
-        raise ValidationError(f"{path}: key {key!r} is a group, expected a numeric array")
+    if not is_array(obj):
+        raise ValidationError(f"{path}: key {key!r} is {h5_kind(obj)}, expected a numeric array")
     if obj.dtype.kind not in "biuf":
         raise ValidationError(f"{path}: key {key!r} has dtype {obj.dtype}, expected numbers (float or int)")
     return obj

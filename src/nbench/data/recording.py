@@ -62,7 +62,7 @@ class UnitTable:
     @property
     def id(self) -> np.ndarray:
         """Session-qualified ids, ``"<session>/<local id>"``."""
-        return np.array([f"{self.session}/{x}" for x in self.local_id], dtype=str)
+        return qualified_ids(self.session, self.local_id)
 
     def regions(self) -> list[str]:
         """The distinct region labels, in order of first appearance."""
@@ -337,6 +337,11 @@ class Recording:
     def block(self, name: str) -> SpikeBlock | None:
         """The spike block called ``name``, or None."""
         return next((block for block in self.spikes if block.name == name), None)
+
+
+def qualified_ids(session: str, local_ids: np.ndarray) -> np.ndarray:
+    """Session-qualified unit ids, ``"<session>/<local id>"``: unique across the sessions of a dataset."""
+    return np.array([f"{session}/{x}" for x in local_ids], dtype=str)
 
 
 def _check_len(name: str, column: np.ndarray, n: int) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from nbench.leaderboard.entries import Entry
+from nbench.metrics import metric_info
 from nbench.results import MetricValue, Record
 
 INTERVAL_T = "t interval of the mean over seeds"
@@ -192,10 +193,12 @@ def _one_per_seed(records: list[Record]) -> list[Record]:
 
 
 def _summaries(records: list[Record], section: str) -> dict[str, MetricSummary]:
+    """Summaries of one section; a metric's direction is nbench's (its metric table), never a record's."""
     names: dict[str, bool] = {}
     for record in records:
         for name, mv in getattr(record, section).items():
-            names.setdefault(name, mv.higher_is_better)
+            info = metric_info(name)
+            names.setdefault(name, info.higher_is_better if info is not None else mv.higher_is_better)
     out = {}
     for name, higher in names.items():
         samples = [(r.seed, getattr(r, section)[name]) for r in records if name in getattr(r, section)]

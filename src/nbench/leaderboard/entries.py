@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from nbench.config import config_hash
+from nbench.config import SEED_MAX, config_hash
 from nbench.errors import DataError, ValidationError
+from nbench.io import read_yaml
 from nbench.results import Record, load_record
+from nbench.text import text_problem
 
 METADATA_FILE = "metadata.yaml"
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MAX_FILE_BYTES = 100 * 1024 * 1024  # GitHub refuses larger files anyway
+MAX_METADATA_BYTES = 64 * 1024
 PHASES = ("val", "test")
 _KEYS = {"name", "authors", "description", "paper", "code", "tasks", "phase", "seeds", "config", "cost"}
 _COST_KEYS = {"wall_s", "peak_mem_mb", "device"}
@@ -74,12 +75,13 @@ def load_metadata(folder: Path) -> Entry:
     path = folder / METADATA_FILE
     if not ENTRY_ID.match(folder.name):
         raise ValidationError(f"{folder}: entry folder name expected to match {ENTRY_ID.pattern}")
+    if folder.is_symlink() or path.is_symlink():
+        link = folder if folder.is_symlink() else path
+        raise ValidationError(f"{link}: expected a regular {'folder' if link == folder else 'file'}, got a "
+                              "symlink (symlinks are refused)")
     if not path.is_file():
         raise ValidationError(f"{path}: metadata file not found (every entry needs {METADATA_FILE})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: not valid UTF-8 YAML ({type(exc).__name__})") from exc
+    data = read_yaml(path, MAX_METADATA_BYTES)
     if not isinstance(data, dict):
         raise ValidationError(f"{path}: expected a mapping of metadata keys, got {type(data).__name__}")
     unknown = sorted(set(map(str, data)) - _KEYS)
@@ -108,10 +110,12 @@ class _Checker:
         value = self.data.get(key)
         if value is None and not required:
             return ""
-        ok = isinstance(value, str) and 0 < len(value.strip()) <= max_len
-        if not ok or (not multiline and ("\n" in value or "\r" in value)):
+        problem = text_problem(value.strip() if isinstance(value, str) else value, max_len, multiline=multiline)
+        if problem is not None:
             lines = "" if multiline else "one line of "
-            raise self.fail(key, f"{lines}non-empty text of at most {max_len} characters", value)
+            got = problem if isinstance(value, str) and value.strip() else value
+            raise self.fail(key, f"{lines}non-empty text of at most {max_len} characters without control "
+                                 "characters", got)
         return value.strip()
 
     def url(self, key: str) -> str | None:
@@ -127,8 +131,9 @@ class _Checker:
         if isinstance(value, str):
             value = [value]
         if not (isinstance(value, list) and 0 < len(value) <= 50
-                and all(isinstance(a, str) and 0 < len(a.strip()) <= 100 and "\n" not in a for a in value)):
-            raise self.fail("authors", "a list of 1-50 author names", value)
+                and all(text_problem(a.strip() if isinstance(a, str) else a, 100) is None for a in value)):
+            raise self.fail("authors", "a list of 1-50 author names (one line each, at most 100 characters)",
+                            value)
         return tuple(a.strip() for a in value)
 
     def phase(self) -> str | None:
@@ -151,7 +156,7 @@ class _Checker:
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
             if key != "device" and not numeric:
                 raise self.fail(f"cost.{key}", "a number >= 0", value)
-            if key == "device" and not (isinstance(value, str) and len(value) <= 40):
+            if key == "device" and text_problem(value, 40) is not None:
                 raise self.fail("cost.device", "a short text such as 'cpu' or 'A100'", value)
         return cost
 
@@ -165,22 +170,26 @@ class _Checker:
             if not (isinstance(item, dict) and set(item) == {"seed", "file"}):
                 raise self.fail(key, "a mapping with exactly the keys 'seed' and 'file'", item)
             seed = item["seed"]
-            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-                raise self.fail(f"{key}.seed", "an integer >= 0", seed)
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= SEED_MAX:
+                raise self.fail(f"{key}.seed", f"an integer in [0, {SEED_MAX}]", seed)
             if seed in {s for s, _ in out}:
                 raise self.fail(f"{key}.seed", "a seed not listed before", seed)
             out.append((seed, self.entry_file(folder, f"{key}.file", item["file"])))
         return tuple(out)
 
     def entry_file(self, folder: Path, key: str, value: object) -> Path:
-        """A regular file inside the entry folder (no symlinks, no escaping), .h5 or .json, size-capped."""
-        if not isinstance(value, str) or not value or Path(value).is_absolute() or ".." in Path(value).parts:
+        """A regular file inside the entry folder (no symlink anywhere on the way, no escaping), .h5 or .json,
+        size-capped."""
+        if not isinstance(value, str) or text_problem(value, 255) is not None or Path(value).is_absolute() \
+                or ".." in Path(value).parts:
             raise self.fail(key, "a relative path inside the entry folder", value)
         path = folder / value
         if path.suffix not in (".h5", ".json"):
             raise self.fail(key, "a submission .h5 or a record .json", value)
-        if path.is_symlink() or not path.is_file():
-            raise self.fail(key, "an existing regular file (symlinks are refused)", value)
+        parts = Path(value).parts
+        if any((folder.joinpath(*parts[:i])).is_symlink() for i in range(1, len(parts) + 1)) \
+                or not path.is_file():
+            raise self.fail(key, "an existing regular file, no symlink on its path (symlinks are refused)", value)
         if path.stat().st_size > MAX_FILE_BYTES:
             raise self.fail(key, f"a file of at most {MAX_FILE_BYTES // 2**20} MB", value)
         return path
@@ -191,7 +200,7 @@ class _Checker:
             return ()
         if isinstance(value, str):
             value = [value]
-        if not (isinstance(value, list) and value and all(isinstance(t, str) and t for t in value)):
+        if not (isinstance(value, list) and 0 < len(value) <= 50 and all(text_problem(t, 64) is None for t in value)):
             raise self.fail("tasks", "a list of task names to score the .h5 files on", value)
         return tuple(value)
 
@@ -244,13 +253,21 @@ def _checked_record(entry: Entry, seed: int, path: Path) -> Record:
             raise ValidationError(f"{where} key {key!r} expected {value!r} (installed task {task!r}), "
                                   f"got {actual[key]!r}")
     record.seed = seed
+    # Reference values describe the task's data: the board takes them from records nbench computed, never
+    # from a submitted one.
+    record.reference = {}
     return record
 
 
-def load_entries(submissions_dir: Path) -> list[Entry]:
-    """Validate every entry folder under ``submissions_dir`` (hidden folders are skipped), sorted by id."""
+def entry_folders(submissions_dir: Path) -> list[Path]:
+    """The entry folders under ``submissions_dir`` (hidden folders are skipped), sorted by name."""
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise ValidationError(f"{submissions_dir}: submissions folder not found")
-    folders = sorted(p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return [load_metadata(folder) for folder in folders]
+    # is_dir() follows links, so a symlinked entry folder reaches load_metadata, which refuses it.
+    return sorted(p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_entries(submissions_dir: Path) -> list[Entry]:
+    """Validate every entry folder under ``submissions_dir``, sorted by id."""
+    return [load_metadata(folder) for folder in entry_folders(submissions_dir)]

@@ -4,7 +4,7 @@ metric family) -> ranked rows. The same plain-data tree is written to ``results.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from nbench.leaderboard.aggregate import ORIGINS, MetricSummary, Row, rank_with_ties
@@ -47,9 +47,11 @@ def families_of(metric_names: Iterable[str]) -> list[tuple[str, list[str]]]:
     return [(fam, members) for fam, members in out if members]
 
 
-def build_layout(rows: list[Row], models: Iterable[str] = ()) -> list[dict[str, Any]]:
+def build_layout(rows: list[Row], models: Iterable[str] = (),
+                 refusal: Callable[[str, str], str | None] | None = None) -> list[dict[str, Any]]:
     """Tabs of boards of tables from aggregated rows (see the module docstring); each board lists which of
-    ``models`` (the registered ones) have no row on it yet.
+    ``models`` (the registered ones) have no row on it yet, and, apart, those that cannot run on its task
+    (``refusal(task, model)``: the one-line reason, or None when the model can run).
 
     A task of several sessions (the region-prediction families) gets a tab of its own, labelled with the task's
     family (``multi_region · 20 ms · inter``), and its tables show each session's value beside the mean.
@@ -67,7 +69,8 @@ def build_layout(rows: list[Row], models: Iterable[str] = ()) -> list[dict[str, 
         tab_id = _unique(slug(label), used_ids)
         out.append({
             "id": tab_id, "dataset": dataset, "bin_ms": bin_ms, "label": label,
-            "boards": [_board(tab_id, key, board_rows, used_ids, models) for key, board_rows in sorted(boards.items())],
+            "boards": [_board(tab_id, key, board_rows, used_ids, models, refusal)
+                       for key, board_rows in sorted(boards.items())],
         })
     return out
 
@@ -81,7 +84,7 @@ def _unique(base: str, used: set[str]) -> str:
 
 
 def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: set[str],
-           models: Iterable[str]) -> dict[str, Any]:
+           models: Iterable[str], refusal: Callable[[str, str], str | None] | None) -> dict[str, Any]:
     task, task_version, phase, dataset_version = key
     board_id = _unique(slug(f"{tab_id}-{task}-v{task_version}-{phase}"), used)
     tables = []
@@ -102,9 +105,12 @@ def _board(tab_id: str, key: tuple[str, str, str, str], rows: list[Row], used: s
         for name, summary in row.references.items():
             references.setdefault(name, summary_dict(summary))
     shown = {row.key.model for row in rows if row.entry is None}
+    absent = sorted(set(models) - shown)
+    reasons = {model: refusal(task, model) for model in absent} if refusal is not None else {}
     return {"id": board_id, "task": task, "task_version": task_version, "phase": phase,
             "dataset_version": dataset_version, "tables": tables, "references": references,
-            "missing_models": sorted(set(models) - shown),
+            "missing_models": [model for model in absent if not reasons.get(model)],
+            "unsupported_models": {model: reason for model, reason in reasons.items() if reason},
             "rows": {row.key.row_id: row_dict(row) for row in rows}}
 
 

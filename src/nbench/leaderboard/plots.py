@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 ORIGIN_COLORS = {"trained": "#1f6feb", "rescored": "#8250df", "reported": "#d9480f"}
-_RC = {"svg.hashsalt": "nbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
+PLOT_RC = {"svg.hashsalt": "nbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}
 #: y metric of the co-bps scatter, in order of preference (behavior where the dataset has it).
 SCATTER_Y = ("vel R2", "rate R2 heldout", "psth R2")
@@ -28,9 +28,10 @@ def _labels(rows: list[dict[str, Any]]) -> list[str]:
     return [_label(r["model"] + (f" [{r['config_hash'][:6]}]" if counts[r["model"]] > 1 else "")) for r in rows]
 
 
-def _svg(fig: Figure) -> str:
+def svg(fig: Figure) -> str:
+    """The figure as SVG text (text kept as text, no date: the same figure gives the same bytes)."""
     buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(PLOT_RC):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()
 
@@ -41,17 +42,18 @@ def _few_ticks(*axes: object) -> None:
         axis.set_major_locator(MaxNLocator(nbins=5))
 
 
-def _figure(height: float) -> Figure:
-    with matplotlib.rc_context(_RC):
-        return Figure(figsize=(4.6, height), layout="constrained")
+def figure(height: float, width: float = 4.6) -> Figure:
+    """A figure (constrained layout) in the house style."""
+    with matplotlib.rc_context(PLOT_RC):
+        return Figure(figsize=(width, height), layout="constrained")
 
 
 def strip_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str:
     """One line per model, one dot per seed, a bar at the mean."""
     name = metric["name"]
     rows = [r for r in rows if name in r["metrics"]]
-    with matplotlib.rc_context(_RC):
-        fig = _figure(1.0 + 0.3 * len(rows))
+    with matplotlib.rc_context(PLOT_RC):
+        fig = figure(1.0 + 0.3 * len(rows))
         ax = fig.add_subplot()
         for y, row in enumerate(rows):
             summary, color = row["metrics"][name], ORIGIN_COLORS[row["origin"]]
@@ -65,7 +67,7 @@ def strip_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str:
         ax.set_xlabel(f"{_label(name)} {arrow}   (dots: seeds, bar: mean)")
         ax.grid(axis="x", alpha=0.3)
         _few_ticks(ax.xaxis)
-        return _svg(fig)
+        return svg(fig)
 
 
 def cost_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str | None:
@@ -74,8 +76,8 @@ def cost_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str | None:
     rows = [r for r in rows if name in r["metrics"] and r["provenance"]["wall_s"]]
     if not rows:
         return None
-    with matplotlib.rc_context(_RC):
-        fig = _figure(2.9)
+    with matplotlib.rc_context(PLOT_RC):
+        fig = figure(2.9)
         ax = fig.add_subplot()
         for row, label in zip(rows, _labels(rows), strict=True):
             s, x = row["metrics"][name], row["provenance"]["wall_s"]
@@ -87,7 +89,7 @@ def cost_plot(rows: list[dict[str, Any]], metric: dict[str, Any]) -> str | None:
         ax.set_xlabel("wall time per run, s (log scale)")
         ax.set_ylabel(f"{_label(name)} {'↑' if metric['higher_is_better'] else '↓'}  (mean ± sd)")
         ax.grid(alpha=0.3)
-        return _svg(fig)
+        return svg(fig)
 
 
 def scatter_plot(rows: list[dict[str, Any]]) -> tuple[str, str] | None:
@@ -98,8 +100,8 @@ def scatter_plot(rows: list[dict[str, Any]]) -> tuple[str, str] | None:
             break
     else:
         return None
-    with matplotlib.rc_context(_RC):
-        fig = _figure(2.9)
+    with matplotlib.rc_context(PLOT_RC):
+        fig = figure(2.9)
         ax = fig.add_subplot()
         for row, label in zip(both, _labels(both), strict=True):
             x, y = row["metrics"]["co-bps"], row["metrics"][y_name]
@@ -110,4 +112,4 @@ def scatter_plot(rows: list[dict[str, Any]]) -> tuple[str, str] | None:
         ax.set_xlabel("co-bps ↑ (mean ± sd)")
         ax.set_ylabel(f"{_label(y_name)} ↑ (mean ± sd)")
         ax.grid(alpha=0.3)
-        return _svg(fig), y_name
+        return svg(fig), y_name

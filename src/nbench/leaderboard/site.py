@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from nbench import __version__
-from nbench.errors import ValidationError
-from nbench.io import atomic_path
+from nbench.errors import NbenchError, ValidationError
+from nbench.io import atomic_path, exchange_paths, remove_stale_temps, temp_prefix
 from nbench.leaderboard import plots
 from nbench.leaderboard.aggregate import INTERVAL_T, ORIGINS, GroupKey, aggregate, group_key
-from nbench.leaderboard.entries import Entry, Scorer, entry_records, load_entries
+from nbench.leaderboard.entries import Entry, Scorer, entry_folders, entry_records, load_entries, load_metadata
 from nbench.leaderboard.layout import build_layout
-from nbench.results import Record, load_records
+from nbench.results import Record, RecordError, load_records
+from nbench.text import strip_bidi
 
 MARKER = ".nbench-site"
 ORIGIN_HELP = {
@@ -75,18 +76,41 @@ def collect(records_dirs: Sequence[Path], submissions_dir: Path | None, scorer: 
     return items, entries
 
 
+def check_entries(submissions_dir: Path, scorer: Scorer, warn: Callable[[str], None] = print,
+                  progress: Callable[[str], None] | None = None) -> tuple[int, int, list[str]]:
+    """Validate every entry, its files scored by ``scorer``, without stopping at the first bad one.
+
+    Returns the number of entries that passed, their records, and every problem found (one line each; a bad
+    record lists all its schema problems).
+    """
+    n_ok, n_records, problems = 0, 0, []
+    for folder in entry_folders(submissions_dir):
+        if progress:
+            progress(folder.name)
+        try:
+            n_records += len(entry_records(load_metadata(folder), scorer=scorer, warn=warn))
+            n_ok += 1
+        except RecordError as exc:
+            problems += exc.problems
+        except NbenchError as exc:
+            problems.append(str(exc))
+    return n_ok, n_records, problems
+
+
 def build_site(records_dirs: Sequence[Path], submissions_dir: Path | None, out_dir: Path, scorer: Scorer,
                warn: Callable[[str], None] = print,
-               progress: Callable[[str], None] | None = None, models: Sequence[str] = ()) -> BuildResult:
+               progress: Callable[[str], None] | None = None, models: Sequence[str] = (),
+               refusal: Callable[[str, str], str | None] | None = None) -> BuildResult:
     """Build the site into ``out_dir`` (replacing a previous build there); see the module docstring.
 
-    ``models``: the registered models; each board names those without a row on it.
+    ``models``: the registered models; each board names those without a row on it, and apart those that cannot
+    run on its task (``refusal(task, model)`` gives the reason, None when the model can run).
     """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     items, entries = collect(records_dirs, submissions_dir, scorer, warn, progress)
     rows = aggregate(items, {e.id: e for e in entries})
-    tabs = build_layout(rows, models)
+    tabs = build_layout(rows, models, refusal)
     files: dict[str, bytes] = {}
     for tab in tabs:
         for board in tab["boards"]:
@@ -140,7 +164,9 @@ def _add_board_files(board: dict[str, Any], files: dict[str, bytes]) -> None:
 
 
 def _csv_text(value: object) -> object:
-    """Neutralise spreadsheet formulas in user text (a cell starting with = + - @ is prefixed with ')."""
+    """Neutralise spreadsheet formulas in text cells (a cell starting with = + - @ is prefixed with ') and
+    drop bidirectional controls."""
+    value = strip_bidi(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
@@ -153,19 +179,19 @@ def table_csv(table: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     head = ["rank", "tied", "model", "entry", "origin", "config_hash", "n_runs"]
     rank_metric = table["metrics"][0]["name"]
-    columns = [(m["name"], None) for m in table["metrics"]] + [(rank_metric, s) for s in table["sessions"]]
+    columns = [(m["name"], None) for m in table["metrics"]] + [(rank_metric, s) for s in table.get("sessions", ())]
     for name, session in columns:
-        label = _csv_text(name if session is None else f"{name} [{session}]")
+        label = name if session is None else f"{name} [{session}]"
         head += [f"{label} {part}" for part in ("mean", "sd", "n", "ci95_lo", "ci95_hi")]
-    writer.writerow(head)
+    writer.writerow([_csv_text(cell) for cell in head])
     for ranked in table["ranking"]:
         row = rows[ranked["row"]]
-        line = [ranked["rank"], ranked["tied"], _csv_text(row["model"]), row["entry"]["id"] if row["entry"] else "",
-                row["origin"], _csv_text(row["config_hash"]), row["n_runs"]]
+        line = [ranked["rank"], ranked["tied"], row["model"], row["entry"]["id"] if row["entry"] else "",
+                row["origin"], row["config_hash"], row["n_runs"]]
         for name, session in columns:
             s = row["metrics"].get(name) if session is None else row["sessions"].get(name, {}).get(session)
             line += [s["mean"], s["sd"], s["n"], *s["ci95"]] if s else ["", "", "", "", ""]
-        writer.writerow(["" if v is None else v for v in line])
+        writer.writerow(["" if v is None else _csv_text(v) for v in line])
     return buf.getvalue()
 
 
@@ -177,12 +203,19 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+def _finalize(value: Any) -> Any:
+    """Every ``{{ }}`` output without bidirectional controls (the page's own markup, marked safe, untouched)."""
+    return value if isinstance(value, markupsafe.Markup) else strip_bidi(value)
+
+
 def render_index(tabs: list[dict[str, Any]], generated: str) -> str:
     """``index.html``: autoescaped template, inline CSS/JS allowed by hash in a strict Content-Security-Policy."""
     from nbench.leaderboard.format import register_filters
 
+    # finalize: no bidirectional control reaches the page, whatever the input checks let through.
     env = jinja2.Environment(loader=jinja2.PackageLoader("nbench.leaderboard", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_finalize)
     register_filters(env)
     css, js = _asset("static/leaderboard.css"), _asset("static/leaderboard.js")
     csp = (f"default-src 'none'; img-src 'self'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
@@ -198,10 +231,15 @@ def _check_out_dir(out: Path) -> None:
 
 
 def _publish(files: dict[str, bytes], out: Path) -> None:
-    """Write ``files`` into a staging folder beside ``out``, then swap it in (readable by everyone)."""
+    """Write ``files`` into a staging folder beside ``out``, then swap it in (readable by everyone).
+
+    On Linux the swap is one ``renameat2(RENAME_EXCHANGE)``, so ``out`` holds a complete site at every instant;
+    elsewhere it is two renames. Staging and old folders of a killed build are removed by the next one.
+    """
     _check_out_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    remove_stale_temps(out.parent)
+    staging = Path(tempfile.mkdtemp(prefix=temp_prefix(f"{out.name}.staging"), dir=out.parent))
     try:
         for rel, content in files.items():
             with atomic_path(staging / rel) as tmp:
@@ -209,13 +247,13 @@ def _publish(files: dict[str, bytes], out: Path) -> None:
         (staging / MARKER).write_text(f"built by nbench {__version__}\n")
         for path in [staging, *staging.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(out, old)
+        if not out.exists():
+            os.replace(staging, out)
+        elif not exchange_paths(staging, out):  # staging now holds the previous site, removed below
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(f"{out.name}.old"), dir=out.parent))
+            os.replace(out, old)  # onto the empty folder just made
             os.replace(staging, out)
             shutil.rmtree(old)
-        else:
-            os.replace(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging)

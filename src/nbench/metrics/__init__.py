@@ -2,10 +2,11 @@
 
 ``METRICS`` is the single source of truth for metric ids (NLB's exact spelling where NLB defines them), their
 display names, families, direction and whether the scorer attaches a bootstrap 95% confidence interval over eval
-trials. Behaviour metrics of any behaviour name follow two patterns, ``"<name> R2 (decoded|predicted)"`` and
-``"<name> accuracy (decoded|predicted)"`` (:func:`metric_info`). Tasks declare which metrics they score; the
-functions live in the submodules (``poisson``, ``decoding``, ``classify``, ``psth``, ``timing``, ``rates``,
-``bootstrap``). This package imports nothing else of nbench.
+trials. Behaviour metrics of any behaviour name follow two patterns, ``"<name> R2 (<how>)"`` and
+``"<name> accuracy (<how>)"``, where ``<how>`` is ``decoded`` (from the predicted rates), ``predicted`` (directly
+by the model) or ``from latents`` (decoded from the model's latents) (:func:`metric_info`). Tasks declare which
+metrics they score; the functions live in the submodules (``poisson``, ``decoding``, ``classify``, ``psth``,
+``timing``, ``rates``, ``bootstrap``). This package imports nothing else of nbench.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 FAMILIES = ("co-smoothing", "forward", "behavior", "psth", "rates", "reference")
+REACH_DIRECTION = "reach-direction accuracy (from latents)"
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,14 @@ METRICS: dict[str, MetricInfo] = {
               ci=False),
         _info("vel R2 (predicted)", True,
               "R2 of directly predicted velocity (eval_behavior_pred) on NLB's lagged, observed bins", "behavior"),
+        _info(REACH_DIRECTION, True,
+              "accuracy of the 8-way reach direction (sector of the trial's net hand displacement) decoded from the "
+              "model's latents of each moving bin by k-nearest neighbours (Swap-VAE's evaluation)", "behavior"),
     )
 }
 
-_BEHAVIOR = re.compile(r"^(?P<name>[A-Za-z][\w-]{0,40}) (?P<what>R2|accuracy) \((?P<how>decoded|predicted)\)$")
+_BEHAVIOR = re.compile(
+    r"^(?P<name>[A-Za-z][\w-]{0,40}) (?P<what>R2|accuracy) \((?P<how>decoded|predicted|from latents)\)$")
 
 
 def metric_info(name: str) -> MetricInfo | None:
@@ -100,6 +106,8 @@ def metric_info(name: str) -> MetricInfo | None:
     if match is None:
         return None
     what = "accuracy of the" if match["what"] == "accuracy" else "R2 of"
-    how = ("decoded from the predicted rates by the task's decoder" if match["how"] == "decoded"
-           else "predicted directly by the model (eval_behavior_pred)")
+    how = {"decoded": "decoded from the predicted rates by the task's decoder",
+           "predicted": "predicted directly by the model (eval_behavior_pred)",
+           "from latents": "decoded from the model's latents (train_latents, eval_latents) by the task's decoder",
+           }[match["how"]]
     return MetricInfo(name, True, f"{what} {match['name']} {how}", True, "behavior")

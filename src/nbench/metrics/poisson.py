@@ -7,8 +7,11 @@ never modified in place and invalid rates (negative, infinite, or NaN where a sp
 infinite ones); the scorer validates submissions before calling these.
 
 Bits per spike are computed from per-trial sufficient statistics (``bps_trial_stats``): the lgamma terms cancel
-between model and null, and a bootstrap over trials (which re-estimates the null model on every resample) costs
-one small matrix product (``bps_from_stats`` with resample weights).
+between model and null, and a bootstrap over trials costs one small matrix product (``bps_from_stats`` with
+resample weights). On resamples the null model stays at the full-sample estimate: re-estimated on each resample
+it would be fitted to duplicated trials, every resampled value would be biased down, and percentile intervals
+could exclude their own point estimate. Holding it loses nothing at first order (the null's likelihood is
+stationary at its estimate); ``benchmark/bootstrap_coverage.py`` measures the coverage (docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -111,16 +114,16 @@ def _resampled_gain(stats: BpsTrialStats, weights: np.ndarray | None) -> tuple[n
     """Per-neuron likelihood gain over the null model (nats) and spike totals, per row of trial ``weights``.
 
     ``weights`` is resamples x trials (trial multiplicities); None means every trial once (a single row).
-    The null model is re-estimated on each resample: each neuron's mean count, 1e-9 when it is zero.
+    The null model is each neuron's mean count over all trials (1e-9 when it is zero), on resamples too.
     """
+    totals = [a.sum(axis=0, keepdims=True) for a in (stats.spike_sum, stats.n_observed, stats.model_nll)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(totals[1] > 0, totals[0] / totals[1], 0.0)
+    mean = np.where(mean == 0, ZERO_RATE, mean)
     if weights is None:
-        spikes, count, model = (a.sum(axis=0, keepdims=True) for a in
-                                (stats.spike_sum, stats.n_observed, stats.model_nll))
+        spikes, count, model = totals
     else:
         spikes, count, model = weights @ stats.spike_sum, weights @ stats.n_observed, weights @ stats.model_nll
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, spikes / count, 0.0)
-    mean = np.where(mean == 0, ZERO_RATE, mean)
     null = count * mean - spikes * np.log(mean)
     return null - model, spikes
 

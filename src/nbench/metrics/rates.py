@@ -3,7 +3,9 @@
 ``r2_force_finite`` reproduces ``sklearn.metrics.r2_score(..., force_finite=True)`` per output from its
 numerator and denominator (a constant true column scores 1.0 when predicted perfectly, else 0.0).
 ``R2TrialStats`` holds per-trial sums from which the uniform-average R2 of any resample of trials follows, so a
-bootstrap costs a small matrix product instead of re-scoring.
+bootstrap costs a small matrix product instead of re-scoring. On a resample, R2's baseline (each output's mean)
+stays at the full-sample mean, as the null of bits/spike does (:mod:`nbench.metrics.poisson`): re-estimated on
+duplicated trials it would bias every resampled R2 down.
 """
 
 from __future__ import annotations
@@ -68,12 +70,19 @@ def rate_r2(pred_rates: np.ndarray, true_rates: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class R2TrialStats:
-    """Per-trial sums (arrays trials x outputs) of samples centred on the overall true mean."""
+    """Per-trial sums (arrays trials x outputs): sample counts, squares of the true values centred on the
+    full-sample mean, and squared errors."""
 
     count: np.ndarray
-    sum_true: np.ndarray
     sum_true_sq: np.ndarray
     sum_sq_error: np.ndarray
+
+
+def _centred(y_true: np.ndarray) -> np.ndarray:
+    """Samples x outputs centred on each output's mean; exactly zero for a constant output (the mean of a
+    constant column can differ from it in the last bit, and R2 treats a constant truth specially)."""
+    constant = (y_true == y_true[:1]).all(axis=0) if len(y_true) else np.ones(y_true.shape[1], bool)
+    return np.where(constant, 0.0, y_true - y_true.mean(axis=0))
 
 
 def r2_trial_stats(y_true: np.ndarray, y_pred: np.ndarray, trial_of_sample: np.ndarray,
@@ -92,7 +101,7 @@ def r2_trial_stats(y_true: np.ndarray, y_pred: np.ndarray, trial_of_sample: np.n
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     trials, starts = np.unique(trial_of_sample, return_index=True)
-    centred = y_true - y_true.mean(axis=0)  # conditions the variance computed from sums
+    centred = _centred(y_true)
 
     def per_trial(values: np.ndarray) -> np.ndarray:
         out = np.zeros((n_trials, values.shape[1]))
@@ -103,7 +112,6 @@ def r2_trial_stats(y_true: np.ndarray, y_pred: np.ndarray, trial_of_sample: np.n
     ones = np.ones((len(y_true), 1))
     return R2TrialStats(
         count=per_trial(ones)[:, 0],
-        sum_true=per_trial(centred),
         sum_true_sq=per_trial(centred**2),
         sum_sq_error=per_trial((y_true - y_pred) ** 2),
     )
@@ -114,24 +122,17 @@ def r2_stats_3d(true: np.ndarray, pred: np.ndarray) -> R2TrialStats:
     true = np.asarray(true, dtype=np.float64)
     pred = np.asarray(pred, dtype=np.float64)
     axes = tuple(range(1, true.ndim - 1))
-    centred = true - true.reshape(-1, true.shape[-1]).mean(axis=0)
+    centred = _centred(true.reshape(-1, true.shape[-1])).reshape(true.shape)
     return R2TrialStats(
         count=np.full(true.shape[0], float(np.prod([true.shape[a] for a in axes]))),
-        sum_true=centred.sum(axis=axes),
         sum_true_sq=(centred**2).sum(axis=axes),
         sum_sq_error=((true - pred) ** 2).sum(axis=axes),
     )
 
 
 def r2_from_stats(stats: R2TrialStats, weights: np.ndarray) -> np.ndarray:
-    """Uniform-average R2 for each row of trial ``weights`` (B x trials); NaN for an empty resample."""
+    """Uniform-average R2 for each row of trial ``weights`` (B x trials), the baseline held at the full-sample
+    mean; NaN for an empty resample."""
     count = weights @ stats.count
-    total = weights @ stats.sum_true
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denominator = weights @ stats.sum_true_sq - total**2 / count[:, None]
-    numerator = weights @ stats.sum_sq_error
-    numerator = np.where(count[:, None] > 0, numerator, np.nan)
-    # Sums reproduce an exact zero variance only up to rounding: treat relative 1e-12 as constant.
-    scale = weights @ stats.sum_true_sq
-    denominator = np.where(np.abs(denominator) <= 1e-12 * scale, 0.0, denominator)
-    return r2_force_finite(numerator, denominator).mean(axis=1)
+    numerator = np.where(count[:, None] > 0, weights @ stats.sum_sq_error, np.nan)
+    return r2_force_finite(numerator, weights @ stats.sum_true_sq).mean(axis=1)

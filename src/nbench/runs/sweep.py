@@ -37,12 +37,13 @@ class Planned:
 
 
 def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | None = None,
-              train_committed: bool = False, keep_predictions: bool = False,
+              train_committed: bool = False, keep_predictions: bool = False, fresh: bool = False,
               log: Callable[[str], None] | None = None) -> Planned:
     """One job per run (see the module docstring); raises a one-line error for a run that cannot be planned.
 
-    ``keep_predictions``: trained runs return their predictions (:attr:`Summary.predictions`); ``log`` gets the
-    runs' own progress lines (in-process executors only: it is not sent to workers).
+    ``keep_predictions``: trained runs return their predictions (:attr:`Summary.predictions`); ``fresh``: trained
+    runs delete their work files (checkpoints) first; ``log`` gets the runs' own progress lines (in-process
+    executors only: it is not sent to workers).
     """
     out = Planned()
     work = str(Path(out_dir) / "work")
@@ -74,7 +75,7 @@ def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | N
         if item.predictions is not None:
             out.predictions[planned.run_key] = item.predictions
         keep = keep_predictions or item.predictions is not None
-        out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep, log), **common))
+        out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep, log, fresh), **common))
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from nbench.errors import ValidationError
 from nbench.metrics.bootstrap import percentile_interval
 from nbench.metrics.poisson import BpsTrialStats, bps_population_and_neurons, neuron_mean
 from nbench.metrics.rates import R2TrialStats, r2_from_stats
+
+if TYPE_CHECKING:
+    from nbench.scoring.trials import TrialLoss
 
 Resampled = Callable[[np.ndarray], np.ndarray]
 
@@ -59,7 +63,7 @@ class R2Pool:
         parts = [p.stats for p in pools]
         count = parts[0].count
         return cls(R2TrialStats(count, *(np.concatenate([getattr(s, f) for s in parts], axis=1)
-                                         for f in ("sum_true", "sum_true_sq", "sum_sq_error"))))
+                                         for f in ("sum_true_sq", "sum_sq_error"))))
 
 
 Pool = BpsPool | R2Pool
@@ -67,11 +71,13 @@ Pool = BpsPool | R2Pool
 
 @dataclass(frozen=True, eq=False)
 class Estimate:
-    """One metric of one view (or pooled over views): value, bootstrap function, poolable statistics."""
+    """One metric of one view (or pooled over views): value, bootstrap function, poolable statistics and, for
+    metrics that are no pool, the per-trial loss of paired comparisons (:mod:`nbench.scoring.trials`)."""
 
     value: float
     resampled: Resampled | None = None
     pool: Pool | None = None
+    trials: TrialLoss | None = None
 
     @classmethod
     def of_pool(cls, pool: Pool, value: float | None = None) -> Estimate:
@@ -113,12 +119,14 @@ def _mean(estimates: Sequence[Estimate], same_trials: bool) -> Estimate:
     value = float(np.mean([e.value for e in estimates]))
     if not same_trials or any(e.resampled is None for e in estimates):
         return Estimate(value)
+    from nbench.scoring.trials import mean_trial_loss, trial_loss
+
     functions = [e.resampled for e in estimates]
 
     def resampled(weights: np.ndarray) -> np.ndarray:
         return np.mean([f(weights) for f in functions], axis=0)
 
-    return Estimate(value, resampled)
+    return Estimate(value, resampled, trials=mean_trial_loss([trial_loss(e) for e in estimates]))
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ task (per group of a target file).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +17,16 @@ from pathlib import Path
 
 from nbench import registry
 from nbench.errors import ValidationError
+from nbench.io import file_sha256
 from nbench.provenance import dataset_record, environment, peak_memory_mb, task_record
-from nbench.results import Record, file_sha256, make_run_key, new_run_id, utc_now
+from nbench.results import Record, make_run_key, new_run_id, utc_now
 from nbench.scoring.task import ScoredView, score_views
 from nbench.tasks import make_task
 from nbench.tasks.base import PreparedTask, Targets, Task
+from nbench.text import short_list
 from nbench.validation import GroupSpec, load_submission, spec_from_targets, submission_groups
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,7 +63,8 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
     seed
         Seed the predictions came from, if known (leaderboard entries).
     allow_extra_groups
-        Ignore groups of the file that are not being scored (otherwise they are an error).
+        Ignore groups of the file that are not being scored silently; otherwise each is skipped with a logged
+        warning, as nlb_tools does. Scoring no group at all is an error.
     bootstrap
         Bootstrap resamples for the intervals (0: none).
     """
@@ -72,8 +78,12 @@ def score_file(submission: str | Path, *, tasks: Sequence[str] = (), targets_fil
     specs = {key: spec for job in jobs for key, spec in job.specs.items()}
     with ThreadPoolExecutor(1) as pool:  # hashing (GIL released) overlaps reading
         digest = pool.submit(file_sha256, submission)
-        subs = load_submission(submission, specs, allow_extra_groups=allow_extra_groups)
+        subs = load_submission(submission, specs, allow_extra_groups=True)
         info = {"path": str(submission), "sha256": digest.result()}
+    skipped = [g for g in groups if g not in specs]
+    if skipped and not allow_extra_groups:
+        logger.warning("%s: no targets for submission group %s; skipped (scored: %s)", submission,
+                       short_list(skipped), short_list(list(specs)))
     name = model_name or submission.stem
     return [_record(job, subs, name, info, seed, invocation, bootstrap) for job in jobs]
 
@@ -102,11 +112,11 @@ def jobs_from_target_file(path: Path, groups: list[str], phase: str | None) -> l
     from nbench.tasks.targets_file import read_targets
 
     targets = read_targets(path)
-    missing = [g for g in groups if g not in targets]
-    if missing:
-        raise ValidationError(f"{path}: no targets for submission group {missing[0]!r} (target groups: "
-                              f"{', '.join(sorted(targets))})")
-    return [TaskJob(g, {g: ("", "", targets[g])}, {g: spec_from_targets(targets[g])}, phase) for g in groups]
+    matched = [g for g in groups if g in targets]
+    if not matched:
+        raise ValidationError(f"{path}: no submission group matches the targets (submission: "
+                              f"{short_list(groups)}; targets: {short_list(sorted(targets))})")
+    return [TaskJob(g, {g: ("", "", targets[g])}, {g: spec_from_targets(targets[g])}, phase) for g in matched]
 
 
 def _record(job: TaskJob, subs: dict, model_name: str, info: dict, seed: int | None, invocation: str | None,
@@ -124,7 +134,7 @@ def _record(job: TaskJob, subs: dict, model_name: str, info: dict, seed: int | N
         run_id=new_run_id(), run_key=make_run_key(task_meta, dataset["version"], model_name, info["sha256"], seed),
         created=utc_now(), status="ok", kind="score", task=task_meta, dataset=dataset,
         model={"name": model_name, "origin": "submission", "config": {}, "config_hash": None}, seed=seed,
-        metrics=scored.metrics, reference=scored.reference, breakdown=scored.breakdown,
+        **scored.record_fields(),
         cost={"score_s": round(time.perf_counter() - t0, 3), "peak_mem_mb": peak_memory_mb()},
         environment=environment(), invocation=invocation, submission=info,
     )

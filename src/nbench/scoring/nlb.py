@@ -31,8 +31,8 @@ def score(subs: dict[str, Submission], targets: dict[str, Targets], *, bootstrap
           seed: int = 0) -> dict[str, dict[str, MetricValue]]:
     """Score every submission group that has targets, in NLB's dataset order (5 ms before 20 ms), then others.
 
-    Groups without targets are refused by the file checks before this point (:mod:`nbench.validation`); here a
-    group without targets is skipped with a logged warning, and scoring nothing at all is an error.
+    A group without targets is skipped with a logged warning, as nlb_tools does (and as ``nbench score`` does,
+    :mod:`nbench.scoring.files`); scoring nothing at all is an error.
     """
     scored: dict[str, dict[str, MetricValue]] = {}
     for group in ordered_groups(subs):

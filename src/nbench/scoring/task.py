@@ -9,18 +9,24 @@ resamples per session (seed ``seed + i`` for the i-th session) shared by all its
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from nbench.metrics import metric_info
 from nbench.metrics.bootstrap import resample_weights
 from nbench.results import ALL_QUERIES, MetricValue
-from nbench.scoring.estimates import Estimate, combine_sessions, combine_views, interval
+from nbench.scoring.estimates import BpsPool, Estimate, combine_sessions, combine_views, interval
+from nbench.scoring.trials import TrialLoss, encode_neurons, encode_trials, session_detail
 from nbench.scoring.view import score_view
 from nbench.submission import Submission
 from nbench.tasks.base import Targets
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,12 +50,29 @@ class TaskScore:
     metrics: dict[str, MetricValue]
     reference: dict[str, MetricValue] = field(default_factory=dict)
     breakdown: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+    neurons: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    trials: dict[str, dict[str, TrialLoss]] = field(default_factory=dict)
+
+    def record_fields(self) -> dict[str, Any]:
+        """The record keys this score fills (``metrics``, ``reference``, ``breakdown``, ``neurons``, ``trials``)."""
+        return {"metrics": self.metrics, "reference": self.reference, "breakdown": self.breakdown,
+                "neurons": encode_neurons(self.neurons), "trials": encode_trials(self.trials)}
 
 
 def metric_value(name: str, value: float, n: int | None, ci: tuple[float, float] | None = None) -> MetricValue:
-    """A metric value whose direction comes from nbench's metric table."""
+    """A metric value whose direction comes from nbench's metric table; a value that is not a finite number is
+    undefined (None, without an interval)."""
     info = metric_info(name)
-    return MetricValue(float(value), info.higher_is_better if info is not None else True, n, ci)
+    defined = math.isfinite(value)
+    return MetricValue(float(value) if defined else None, info.higher_is_better if info is not None else True, n,
+                       ci if defined else None)
+
+
+def undefined_reason(name: str, estimate: Estimate) -> str:
+    """Why a metric has no finite value, for the warning: no spikes to score, or the value itself."""
+    if isinstance(estimate.pool, BpsPool) and estimate.pool.stats.spike_sum.sum() == 0:
+        return "no observed held-out spikes" if name.startswith("co-bps") else "no observed forward spikes"
+    return f"not a finite number: {estimate.value}"
 
 
 class TaskScorer:
@@ -70,14 +93,23 @@ class TaskScorer:
         self._references: list[dict[str, float]] = []
 
     def add(self, view: ScoredView) -> None:
-        """Score one view now (its arrays may be dropped afterwards)."""
-        estimates = score_view(view.submission, view.targets)
+        """Score one view now (its arrays may be dropped afterwards); undefined metrics are named in a warning."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow: an undefined metric
+            estimates = score_view(view.submission, view.targets)
+        for name, estimate in estimates.items():
+            if not math.isfinite(estimate.value):
+                logger.warning("group %r: %s is undefined (%s)", view.targets.group, name,
+                               undefined_reason(name, estimate))
         self._views.append((view.session, view.query, estimates))
         self._n_eval.setdefault(view.session, view.targets.n_eval)
         self._references.append(dict(view.targets.reference))
 
     def result(self) -> TaskScore:
         """The task's metrics, references and breakdown (module docstring)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._result()
+
+    def _result(self) -> TaskScore:
         sessions = list(self._n_eval)
         weights = {s: resample_weights(self._n_eval[s], self.bootstrap, self.seed + i) if self.bootstrap else None
                    for i, s in enumerate(sessions)}
@@ -91,7 +123,7 @@ class TaskScorer:
             value, ci = combine_sessions(ests, [weights[s] if use_ci else None for s in present])
             metrics[name] = metric_value(name, value, sum(self._n_eval[s] for s in present), ci)
         breakdown = {} if len(self._views) == 1 else self._breakdown(session_estimates, weights)
-        return TaskScore(metrics, _reference(self._references), breakdown)
+        return TaskScore(metrics, _reference(self._references), breakdown, *session_detail(session_estimates))
 
     def _breakdown(self, session_estimates: dict[str, dict[str, Estimate]],
                    weights: dict[str, np.ndarray | None]) -> dict[str, dict[str, dict[str, MetricValue]]]:

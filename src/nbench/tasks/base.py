@@ -88,6 +88,9 @@ class TaskInputs:
         The behaviour the task scores (kinds, decoders), so that models predicting behaviour know what to give.
     train_spike_times, eval_spike_times
         Spike times of the held-in neurons within each trial window (only when a model asks for them).
+    train_trial_ids, eval_trial_ids
+        Identifier of each trial in row order (the recording's ``trial_id``, else its row in the recording's
+        trial table): the trial order every submission array follows.
     """
 
     task: str
@@ -112,6 +115,8 @@ class TaskInputs:
     behavior: tuple[BehaviorSpec, ...] = ()
     train_spike_times: TrialSpikes | None = None
     eval_spike_times: TrialSpikes | None = None
+    train_trial_ids: np.ndarray | None = None
+    eval_trial_ids: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -230,6 +235,11 @@ class View:
     def targets(self) -> Targets:
         return self.make_targets()
 
+    def __repr__(self) -> str:
+        q = self.query
+        return (f"View(group={self.group!r}, query {q.name!r} of session {q.session!r}: {len(q.visible)} visible / "
+                f"{len(q.hidden)} hidden units)")
+
 
 @dataclass(frozen=True, eq=False)
 class PreparedTask:
@@ -259,6 +269,10 @@ class PreparedTask:
     def single(self) -> bool:
         """True for the NLB shape: one session, one query, the submission group is the task name."""
         return len(self.views) == 1 and self.views[0].group == self.info.name
+
+    def __repr__(self) -> str:
+        return (f"PreparedTask({self.info.name!r}, phase={self.phase!r}: {len(self.views)} view(s) over "
+                f"{len(self.sessions)} session(s))")
 
 
 class Task(ABC):  # noqa: B024 (a subclass implements build, or prepare for a single view)
@@ -344,4 +358,5 @@ def training_inputs(inputs: TaskInputs) -> TaskInputs:
         heldin_ids=joined(inputs.heldin_ids, inputs.heldout_ids), heldout_ids=np.zeros(0, dtype=object),
         regions_heldin=joined(inputs.regions_heldin, inputs.regions_heldout),
         regions_heldout=None if inputs.regions_heldout is None else inputs.regions_heldout[:0],
-        eval_spike_times=None, train_spike_times=None)
+        eval_spike_times=None, train_spike_times=None,
+        eval_trial_ids=None if inputs.eval_trial_ids is None else inputs.eval_trial_ids[:0])

@@ -4,7 +4,8 @@ An imported file already holds the split: train trials (held-in and held-out neu
 behavior where present) and eval trials (held-in spikes as input, held-out spikes as truth). Its one phase is
 ``val``: fit on the file's train trials, score the file's eval trials. The declared metrics follow from what the
 file holds, fixed at import: co-bps always; fp-bps when it has eval forward spikes; vel R2 when it has per-bin
-``eval_behavior``. The dataset family that model presets are keyed by is the one named at import (``--like``),
+``eval_behavior`` (and vel R2 and, for maze-reaching families, the reach direction decoded from latents). The
+dataset family that model presets are keyed by is the one named at import (``--like``),
 else the NLB dataset of the file's group name; otherwise models use their generic defaults (and say so).
 """
 
@@ -18,6 +19,7 @@ from nbench.data.nlb.catalog import NLB_CATALOG, parse_nlb_group
 from nbench.data.nlb_tensors import ImportedDataset, list_imported, load_imported, read_imported
 from nbench.data.tensor_recording import tensor_recording
 from nbench.tasks.base import BehaviorSpec, DatasetPin, PreparedTask, Task, TaskInfo
+from nbench.tasks.info import latent_metrics
 from nbench.tasks.segments import heldout_query, segment_task
 
 VELOCITY = BehaviorSpec("vel", "continuous", "nlb_ridge")
@@ -41,14 +43,15 @@ class ImportedTensorTask(Task):
         metrics = ["co-bps", "co-bps per neuron"]
         if "eval_spikes_heldin_forward" in shapes:
             metrics += ["fp-bps", "fp-bps per neuron"]
+        family = family_of(self.dataset)
         if per_bin and "eval_behavior" in shapes:
-            metrics += [VELOCITY.decoded_metric, VELOCITY.predicted_metric]
+            metrics += [VELOCITY.decoded_metric, VELOCITY.predicted_metric, *latent_metrics(VELOCITY, family)]
         sha = self.dataset.sha256
         self.info = TaskInfo(
             name=name, dataset=name, bin_ms=self.dataset.bin_ms,
             version=f"imported-{sha[:12]}",  # a different file is a different task version
             description=summary(self.dataset), phases=("val",), main_metric="co-bps", metrics=tuple(metrics),
-            family=family_of(self.dataset), pin=DatasetPin("imported", name, sha[:12], {self.dataset.path.name: sha}),
+            family=family, pin=DatasetPin("imported", name, sha[:12], {self.dataset.path.name: sha}),
             citation=str(self.dataset.meta.get("source_path", "")), behavior=(VELOCITY,) if per_bin else (),
             spike_times="jittered")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nbench.metrics import REACH_DIRECTION
+
 BEHAVIOR_DECODERS = ("nlb_ridge", "ridge_cv", "logistic_cv", "tp_corr")
 SPIKE_TIME_SOURCES = ("recorded", "jittered", "none")
 
@@ -71,11 +73,28 @@ class BehaviorSpec:
         return f"{self.name} {'accuracy' if self.kind == 'categorical' else 'R2'} (decoded)"
 
     @property
+    def latent_metric(self) -> str | None:
+        """Id of the metric decoded from a model's latents by this behaviour's decoder, or None (DMFC's tp corr
+        is defined on rates only)."""
+        if self.decoder == "tp_corr":
+            return None
+        return f"{self.name} {'accuracy' if self.kind == 'categorical' else 'R2'} (from latents)"
+
+    @property
     def predicted_metric(self) -> str | None:
         """Id of the metric of directly predicted behaviour (``eval_behavior_pred``), or None if not scored."""
         if self.kind == "scalar":
             return None
         return f"{self.name} {'accuracy' if self.kind == 'categorical' else 'R2'} (predicted)"
+
+
+def latent_metrics(spec: BehaviorSpec, family: str) -> tuple[str, ...]:
+    """The metrics a task declares for behaviour decoded from a model's latents: the behaviour's own decoder and,
+    for the velocity of the maze reaching datasets (family ``mc_maze*``), the reach-direction accuracy."""
+    metrics = (spec.latent_metric,) if spec.latent_metric else ()
+    if spec.name == "vel" and spec.kind == "continuous" and family.startswith("mc_maze"):
+        metrics += (REACH_DIRECTION,)
+    return metrics
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 from nbench.data.recording import Recording, TrialSegments, TrialSpikes
 from nbench.metrics.rates import rate_r2
 from nbench.tasks.base import PHASE_SPLITS, PreparedTask, Query, Targets, TaskInfo, TaskInputs, View
-from nbench.tasks.spiketimes import spike_times_of
+from nbench.tasks.spiketimes import JITTER_SEED, select_events, spike_times_of
 
 #: Width (in bins) of the Gaussian that smooths the condition-average reference, as in NDT's analysis.
 COND_AVG_SIGMA_BINS = 2.0
@@ -54,7 +54,7 @@ def segment_task(info: TaskInfo, recordings: Sequence[Recording], phase: str, ma
     for rec in recordings:
         split = _split(rec, phase)
         queries = make_queries(rec)
-        times = spike_times_of(rec, seed=0) if spike_times else None
+        times = spike_times_of(rec, seed=JITTER_SEED) if spike_times else None
         for query in queries:
             group = info.name if single and len(queries) == 1 else f"{info.name}/{rec.session}/{query.name}"
             views.append(View(query, group,
@@ -93,8 +93,14 @@ def _inputs(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: 
         train_conditions=None if condition is None else np.asarray(condition)[split.train],
         heldin_ids=ids[vis], heldout_ids=ids[hid], regions_heldin=regions[vis], regions_heldout=regions[hid],
         dataset_info=dict(rec.provenance), session=rec.session, query=query.name, behavior=info.behavior,
-        train_spike_times=None if times is None else _select(times, split.train, vis),
-        eval_spike_times=None if times is None else _select(times, split.evals, vis))
+        train_spike_times=None if times is None else select_events(times, split.train, vis),
+        eval_spike_times=None if times is None else select_events(times, split.evals, vis),
+        train_trial_ids=trial_ids(rec, split.train), eval_trial_ids=trial_ids(rec, split.evals))
+
+
+def trial_ids(rec: Recording, rows: np.ndarray) -> np.ndarray:
+    """The recording's ``trial_id`` of ``rows``, else the row numbers in its trial table."""
+    return np.asarray(rec.trials["trial_id"])[rows] if "trial_id" in rec.trials else np.asarray(rows)
 
 
 def _targets(info: TaskInfo, rec: Recording, split: _Split, query: Query, group: str) -> Targets:
@@ -111,12 +117,21 @@ def _targets(info: TaskInfo, rec: Recording, split: _Split, query: Query, group:
         eval_spikes_heldout_forward=_pick(seg.forward, ev, hid) if wants_forward else None,
         eval_true_rates_heldin=_pick(seg.true_rates, ev, vis) if _wants(info, "rate R2 heldin", "rate R2") else None,
         eval_true_rates_heldout=_pick(seg.true_rates, ev, hid) if _wants(info, "rate R2 heldout", "rate R2") else None,
+        eval_cond_idx=_condition_rows(rec, ev),
         reference=condition_average_reference(info, rec, split, query), metrics=info.metrics,
         behavior=info.behavior[0] if info.behavior else None)
 
 
 def _wants(info: TaskInfo, *metrics: str) -> bool:
     return any(m in info.metrics for m in metrics)
+
+
+def _condition_rows(rec: Recording, trials: np.ndarray) -> list[np.ndarray] | None:
+    """Per condition (sorted), the positions of its trials among ``trials``; None without conditions."""
+    if rec.trials.condition is None:
+        return None
+    conditions = np.asarray(rec.trials.condition)[trials]
+    return [np.flatnonzero(conditions == c) for c in np.unique(conditions)]
 
 
 def _segments(rec: Recording) -> TrialSegments:
@@ -135,19 +150,6 @@ def _behavior(info: TaskInfo, rec: Recording, trials: np.ndarray) -> np.ndarray 
         return None if seg.behavior is None else seg.behavior[trials]
     column = np.asarray(rec.trials[spec.name], dtype=np.float64)
     return column[trials].reshape(len(trials), -1)
-
-
-def _select(times: TrialSpikes, trials: np.ndarray, units: np.ndarray) -> TrialSpikes:
-    """The events of ``trials`` (renumbered 0..) and ``units`` (renumbered to their column in ``units``)."""
-    trial_pos = np.full(int(times.trial.max(initial=-1)) + 1, -1)
-    trial_pos[trials] = np.arange(len(trials))
-    unit_pos = np.full(int(times.unit.max(initial=-1)) + 1, -1)
-    unit_pos[units[units < len(unit_pos)]] = np.flatnonzero(units < len(unit_pos))
-    keep = (trial_pos[times.trial] >= 0) & (unit_pos[times.unit] >= 0)
-    new_trial = trial_pos[times.trial[keep]]
-    order = np.argsort(new_trial, kind="stable")  # events stay time-sorted within a trial
-    return TrialSpikes(new_trial[order], times.time_ms[keep][order], unit_pos[times.unit[keep]][order],
-                       times.jittered)
 
 
 def condition_average_reference(info: TaskInfo, rec: Recording, split: _Split, query: Query) -> dict[str, float]:

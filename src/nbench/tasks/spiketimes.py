@@ -11,8 +11,11 @@ import numpy as np
 
 from nbench.data.recording import Recording, TrialSpikes
 
+#: Seed of the within-bin draws that tasks give models asking for spike times of binned-only data.
+JITTER_SEED = 0
 
-def spike_times_of(rec: Recording, seed: int = 0) -> TrialSpikes:
+
+def spike_times_of(rec: Recording, seed: int = JITTER_SEED) -> TrialSpikes:
     """Within-window spike times of every trial and unit of a trial-cut recording (trial window bins only)."""
     seg = rec.segments
     if seg is None:
@@ -45,3 +48,16 @@ def jittered_times(counts: np.ndarray, bin_ms: float, seed: int = 0) -> TrialSpi
     time_ms = bin_index * bin_ms + offsets
     order = np.lexsort((time_ms, trial))
     return TrialSpikes(trial[order], time_ms[order], unit[order].astype(np.int32), jittered=True)
+
+
+def select_events(times: TrialSpikes, trials: np.ndarray, units: np.ndarray) -> TrialSpikes:
+    """The events of ``trials`` (renumbered 0..) and ``units`` (renumbered to their column in ``units``)."""
+    trial_pos = np.full(max(int(times.trial.max(initial=-1)), int(np.max(trials, initial=-1))) + 1, -1)
+    trial_pos[trials] = np.arange(len(trials))
+    unit_pos = np.full(int(times.unit.max(initial=-1)) + 1, -1)
+    unit_pos[units[units < len(unit_pos)]] = np.flatnonzero(units < len(unit_pos))
+    keep = (trial_pos[times.trial] >= 0) & (unit_pos[times.unit] >= 0)
+    new_trial = trial_pos[times.trial[keep]]
+    order = np.argsort(new_trial, kind="stable")  # events stay time-sorted within a trial
+    return TrialSpikes(new_trial[order], times.time_ms[keep][order], unit_pos[times.unit[keep]][order],
+                       times.jittered)

@@ -26,8 +26,12 @@ one scalar float dataset per reference metric (e.g. ``rate R2 heldout (cond-avg 
 of the scored behaviour). A group without ``nbench_metrics`` is scored with the metrics of the NLB task of its
 name; other groups must declare theirs.
 
-Reading checks every declared shape and dtype before loading data, and raises one-line ``ValidationError``s
-naming the file, group, key, what was expected and what was found. Writing is atomic.
+Reading checks every declared shape, dtype and size before loading data (a dataset declaring far more bytes than
+the file stores is refused before anything is allocated), then the values with the same rules as submissions
+(:func:`nbench.values.value_problem`): spike counts are whole numbers >= 0 or NaN, true rates finite and
+>= 0, behaviour finite or NaN, PSTH rows finite and >= 0 or NaN as a whole (neuron 0 marks the row), reference
+values finite. Each problem is one ``ValidationError`` line naming the file, group, key, what was expected and
+what was found. Writing is atomic.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ import h5py
 import numpy as np
 
 from nbench.errors import ValidationError
-from nbench.io import atomic_path, open_h5_checked, refuse_links
+from nbench.io import atomic_path, h5_kind, is_array, open_h5_checked, refuse_links, storage_problem
 from nbench.metrics import metric_info
 from nbench.tasks.base import BehaviorSpec, Targets
+from nbench.values import value_problem
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,15 @@ REFERENCE_GROUP = "nbench_reference"
 METRICS_ATTR = "nbench_metrics"
 BEHAVIOR_ATTR = "nbench_behavior"
 MAX_DATASET_BYTES = 8 * 2**30
+COUNT_KEYS = ("eval_spikes_heldout", "eval_spikes_heldin_forward", "eval_spikes_heldout_forward")
+#: key -> (what is expected, value_problem arguments)
+VALUE_RULES: dict[str, tuple[str, dict[str, Any]]] = {
+    **{key: ("spike counts (whole numbers >= 0, or NaN where not scored)", {"nan_ok": True, "whole": True})
+       for key in COUNT_KEYS},
+    **{key: ("finite rates >= 0", {}) for key in ("eval_true_rates_heldin", "eval_true_rates_heldout")},
+    **{key: ("finite values (or NaN where not scored)", {"nan_ok": True, "nonnegative": False})
+       for key in ("train_behavior", "eval_behavior")},
+}
 ARRAY_KEYS = ("eval_spikes_heldout", "train_behavior", "eval_behavior", "eval_spikes_heldin_forward",
               "eval_spikes_heldout_forward", "train_decode_mask", "eval_decode_mask", "psth", "eval_jitter",
               "train_jitter", "eval_true_rates_heldin", "eval_true_rates_heldout")
@@ -77,8 +91,8 @@ class _Reader:
     def declare(self, key: str) -> None:
         """Check a dataset's declared shape, dtype and size without reading it."""
         node = self.group[key]
-        if not isinstance(node, h5py.Dataset):
-            raise self.fail(key, "a dataset", "a group")
+        if not is_array(node):
+            raise self.fail(key, "a dataset", h5_kind(node))
         dtype = node.dtype
         if key in INDEX_KEYS:
             base = h5py.check_vlen_dtype(dtype) or dtype
@@ -92,6 +106,9 @@ class _Reader:
         nbytes = int(np.prod(node.shape, dtype=np.float64) * dtype.itemsize)
         if nbytes > self.max_bytes:
             raise self.fail(key, f"at most {self.max_bytes} bytes", f"shape {node.shape} ({nbytes} bytes)")
+        problem = storage_problem(node)
+        if problem is not None:
+            raise ValidationError(f"{self.where}: key {key!r} {problem}")
         if key == "eval_spikes_heldout" and 0 in node.shape:
             raise self.fail(key, "at least one eval trial, bin and held-out neuron", f"shape {node.shape}")
         self.shapes[key] = node.shape
@@ -161,13 +178,29 @@ def _read_reference(r: _Reader) -> dict[str, float]:
     if node is None:
         return {}
     if not isinstance(node, h5py.Group):
-        raise r.fail(REFERENCE_GROUP, "a group of scalar datasets", "a dataset")
+        raise r.fail(REFERENCE_GROUP, "a group of scalar datasets", h5_kind(node))
     out = {}
     for name, item in node.items():
-        if not isinstance(item, h5py.Dataset) or item.shape != () or item.dtype.kind not in "fiu":
-            raise r.fail(f"{REFERENCE_GROUP}/{name}", "a numeric scalar", getattr(item, "shape", "a group"))
+        if not is_array(item) or item.shape != () or item.dtype.kind not in "fiu":
+            raise r.fail(f"{REFERENCE_GROUP}/{name}", "a numeric scalar", h5_kind(item))
         out[name] = float(item[()])
+        if not np.isfinite(out[name]):
+            raise r.fail(f"{REFERENCE_GROUP}/{name}", "a finite number", out[name])
     return out
+
+
+def _check_values(r: _Reader, arrays: dict[str, np.ndarray]) -> None:
+    """Target values by the rules submissions follow (see the module docstring)."""
+    for key, (expected, rules) in VALUE_RULES.items():
+        problem = value_problem(arrays[key].astype(np.float64, copy=False), **rules) if key in arrays else None
+        if problem is not None:
+            raise r.fail(key, expected, problem)
+    if "psth" in arrays:
+        psth = arrays["psth"].astype(np.float64, copy=False)
+        unscored = np.isnan(psth[..., :1])  # nlb_tools scores the rows where neuron 0 is not NaN
+        problem = value_problem(psth, unscored)
+        if problem is not None:
+            raise r.fail("psth", "finite rates >= 0 (NaN only for a whole time row, marked by neuron 0)", problem)
 
 
 def _read_group(path: Path, group: h5py.Group, max_bytes: int) -> Targets:
@@ -188,6 +221,7 @@ def _read_group(path: Path, group: h5py.Group, max_bytes: int) -> Targets:
             if arrays[key].dtype.kind != "b" and not np.isin(arrays[key], (0, 1)).all():
                 raise r.fail(key, "booleans", f"values {np.unique(arrays[key])[:5]}")
             arrays[key] = arrays[key].astype(bool)
+    _check_values(r, arrays)
     if "eval_jitter" in arrays and not np.all(np.mod(arrays["eval_jitter"], 1) == 0):
         raise r.fail("eval_jitter", "whole numbers of bins", f"dtype {arrays['eval_jitter'].dtype} fractions")
     cond_idx = None

@@ -15,6 +15,7 @@ import numpy as np
 
 from nbench.data.recording import BehaviorInfo, Recording, TrialSegments, TrialTable, UnitTable
 from nbench.tasks.base import BehaviorSpec, DatasetPin, PreparedTask, Query, Task, TaskInfo
+from nbench.tasks.info import latent_metrics
 from nbench.tasks.segments import heldout_query, segment_task
 
 BEHAVIORS = {
@@ -79,7 +80,7 @@ class TinySessionsTask(Task):
         specs = (BEHAVIORS[behavior],) if behavior else ()
         metrics = ["co-bps", "co-bps per neuron", "rate R2 heldout"]
         for spec in specs:
-            metrics += [spec.decoded_metric, spec.predicted_metric]
+            metrics += [spec.decoded_metric, spec.predicted_metric, *latent_metrics(spec, "tiny_sessions")]
         self.info = TaskInfo(
             name=name, dataset="tiny_sessions", bin_ms=20.0, version="1", description="tiny generated sessions",
             phases=("test", "val"), metrics=tuple(metrics), pin=DatasetPin("synthetic", "tiny_sessions", "test"),

@@ -23,6 +23,7 @@ from nbench.baselines.base import Capabilities, Model, config_to_dict
 from nbench.baselines.mtm.config import MTMConfig, preset_config
 from nbench.baselines.mtm.masking import query_scheme
 from nbench.errors import ValidationError
+from nbench.extras import require
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
@@ -40,6 +41,7 @@ class MTMModel(Model):
     def __init__(self, config: MTMConfig, seed: int = 0, workdir: Path | None = None, device: str = "auto") -> None:
         from nbench.baselines.ndt import resolve_device
 
+        require("torch", f"model {self.name!r}")  # here, so that a missing extra fails before any data work
         super().__init__(config, seed, workdir, device)
         self.config.validate()
         self.torch_device = resolve_device(device)  # an unavailable device fails before any data work

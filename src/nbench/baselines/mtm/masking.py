@@ -16,10 +16,14 @@ temporal   ``mask_ratio`` of the bins of each trial, every neuron (NDT's objecti
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from nbench.baselines.mtm.config import SCHEMES, MTMConfig
+
+if TYPE_CHECKING:  # torch is imported when masks are drawn, so that importing nbench.baselines.mtm does not
+    import torch
 
 
 def draw_scheme(config: MTMConfig, rng: np.random.Generator) -> str:
@@ -55,6 +59,8 @@ def scheme_masks(scheme: str, shape: tuple[int, int, int], regions: np.ndarray, 
 
 
 def _tensor(mask: np.ndarray) -> torch.Tensor:
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(mask))
 
 

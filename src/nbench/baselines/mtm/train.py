@@ -21,7 +21,14 @@ from nbench.baselines.mtm.config import SCHEMES, MTMConfig
 from nbench.baselines.mtm.masking import draw_scheme, scheme_masks
 from nbench.baselines.mtm.network import MtMNet
 from nbench.baselines.ndt.model import poisson_nll
-from nbench.io import atomic_path
+from nbench.baselines.training import (
+    load_checkpoint,
+    optimizer_step,
+    restore_training,
+    resuming,
+    rng_state,
+    save_checkpoint,
+)
 
 CHECKPOINT_NAME = "mtm_checkpoint.pt"
 
@@ -138,11 +145,7 @@ class MtMTrainer:
             inputs = batch.masked_fill(zeroed.to(self.device), 0.0)
             log_rates = self.model(inputs, session.name, scheme)
             loss = poisson_nll(log_rates, batch, (loss_mask & finite[idx]).to(self.device))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
-            self.optimizer.step()
-            total += loss.item() * len(idx)
+            total += optimizer_step(self.optimizer, self.model, loss, self.config.max_grad_norm) * len(idx)
             count += len(idx)
         return total / max(count, 1)
 
@@ -174,26 +177,26 @@ class MtMTrainer:
         state = {"format": 1, "fingerprint": self.fingerprint, "epoch": s.epochs, "best_epoch": s.best_epoch,
                  "best_val_nll": s.best_val_nll, "history": s.history, "model": self.model.state_dict(),
                  "best_model": self.best_state, "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "rng_torch": torch.get_rng_state(),
+                 "scheduler": self.scheduler.state_dict(), **rng_state(self.device),
                  "rng_numpy": torch.from_numpy(np.frombuffer(
                      str(self.rng.bit_generator.state).encode(), dtype=np.uint8).copy())}
-        with atomic_path(self.checkpoint) as tmp:
-            torch.save(state, tmp)
+        save_checkpoint(self.checkpoint, state)
 
     def _try_resume(self) -> None:
-        if self.checkpoint is None or not self.checkpoint.exists():
+        """Continue from this fit's checkpoint, if there is one; a damaged one is a one-line error."""
+        if self.checkpoint is None:
             return
-        try:
-            state = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
-        except Exception:  # noqa: BLE001 (a truncated or foreign file: train afresh and overwrite it)
-            return
-        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
-            return
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.best_state = state["best_model"]
-        torch.set_rng_state(state["rng_torch"].cpu())
+        # The fit directory is shared by the runs of every task family (outside a run's work files, so
+        # ``--fresh`` does not reach it): deleting it is how to start over.
+        start_over = f"delete {self.checkpoint.parent} to start the fit over"
+        state = load_checkpoint(self.checkpoint, self.device, self.fingerprint, "MtM", start_over)
+        if state is not None:
+            with resuming(self.checkpoint, "MtM", start_over):
+                self._restore(state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
+        self.best_state = restore_training(state, self.model, self.optimizer, self.scheduler, self.device)
         self.rng.bit_generator.state = _rng_state(state["rng_numpy"])
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,13 @@ import numpy as np
 from nbench.baselines.base import Model, Resources, config_to_dict
 from nbench.baselines.ndt.config import NDTConfig, preset_config
 from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
-from nbench.errors import ConfigError, ValidationError
+from nbench.baselines.training import resolve_device, set_threads
+from nbench.errors import ValidationError
+from nbench.extras import require
 from nbench.submission import Submission
 from nbench.tasks.base import TaskInputs
 
-__all__ = ["NDTConfig", "NDTModel"]
+__all__ = ["NDTConfig", "NDTModel", "resolve_device", "set_threads"]
 
 
 class NDTModel(Model):
@@ -37,6 +38,7 @@ class NDTModel(Model):
     resources = Resources(cpus=2, gpus=1)
 
     def __init__(self, config: NDTConfig, seed: int = 0, workdir: Path | None = None, device: str = "auto") -> None:
+        require("torch", "model 'ndt'")
         super().__init__(config, seed, workdir, device)
         # Checked here, not in fit(), so that a bad config or device fails before any work starts.
         self.config.validate()
@@ -128,35 +130,3 @@ class NDTModel(Model):
 def _check_inputs(inputs: TaskInputs) -> None:
     if inputs.n_train < 2:
         raise ValidationError(f"model 'ndt': needs at least 2 training trials, got {inputs.n_train}")
-
-
-def resolve_device(device: str | None) -> Any:
-    """``"auto"`` (or None) -> CUDA when available, else CPU; otherwise the named torch device."""
-    import torch
-
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(f"--device {device!r}: not a torch device (expected auto, cpu, cuda or cuda:N)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device!r}: CUDA is not available on this machine (use cpu or auto)")
-    return dev
-
-
-def set_threads() -> None:
-    """Use ``NBENCH_NUM_THREADS`` torch threads if set, else at most the cores this process may run on.
-
-    torch's default already follows ``OMP_NUM_THREADS``; the affinity mask covers containers and ``taskset``.
-    """
-    import torch
-
-    requested = os.environ.get("NBENCH_NUM_THREADS", "").strip()
-    if requested:
-        if not requested.isdigit() or int(requested) < 1:
-            raise ConfigError(f"NBENCH_NUM_THREADS={requested!r}: expected a positive integer")
-        torch.set_num_threads(int(requested))
-        return
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), usable)))

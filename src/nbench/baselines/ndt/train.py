@@ -21,6 +21,14 @@ from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
 from nbench.baselines.ndt.model import NDTNet, poisson_nll
+from nbench.baselines.training import (
+    load_checkpoint,
+    optimizer_step,
+    restore_training,
+    resuming,
+    rng_state,
+    save_checkpoint,
+)
 from nbench.io import atomic_path
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
@@ -158,11 +166,7 @@ class Trainer:
             with self._autocast():
                 log_rates = self.model(inputs)
             loss = poisson_nll(log_rates, self.train_labels[idx.to(self.device)], loss_mask)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
-            self.optimizer.step()
-            total += loss.item() * len(idx)
+            total += optimizer_step(self.optimizer, self.model, loss, self.config.max_grad_norm) * len(idx)
             count += len(idx)
         return total / max(count, 1)
 
@@ -211,28 +215,23 @@ class Trainer:
             "best_val_nll": s.best_val_nll, "stopped_early": s.stopped_early, "history": s.history,
             "model": self.model.state_dict(), "best_model": self.best_state,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "rng_torch": torch.get_rng_state(), "rng_generator": self.generator.get_state(),
+            "rng_generator": self.generator.get_state(), **rng_state(self.device),
         }
-        if self.device.type == "cuda":
-            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+        save_checkpoint(path, state)
 
     def _try_resume(self) -> None:
+        """Continue from this fit's checkpoint, if there is one; a damaged one is a one-line error."""
         path = self._checkpoint_path()
-        if path is None or not path.exists():
-            return
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        if state.get("fingerprint") != self.fingerprint:
-            return  # a different fit wrote it; start afresh (it is overwritten at the first save)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.best_state = state["best_model"]
-        torch.set_rng_state(state["rng_torch"].cpu())
+        state = load_checkpoint(path, self.device, self.fingerprint, "NDT")
+        if state is None:
+            return  # none, or a different fit wrote it: start afresh (it is overwritten at the first save)
+        with resuming(path, "NDT"):
+            self._restore(state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Load model, optimizer, scheduler, RNG states and progress from a checkpoint dict."""
+        self.best_state = restore_training(state, self.model, self.optimizer, self.scheduler, self.device)
         self.generator.set_state(state["rng_generator"].cpu())
-        if "rng_cuda" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]
         s.stopped_early, s.history, s.resumed_from_epoch = state["stopped_early"], state["history"], state["epoch"]

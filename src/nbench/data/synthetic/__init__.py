@@ -19,7 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from nbench.data.cache import data_dir
+from nbench.data.cache import data_dir, read_verified, seal_cache
 from nbench.data.recording import Recording, TrialSegments, TrialTable, UnitTable
 from nbench.data.synthetic import chaotic_rnn, lorenz
 from nbench.errors import DataError
@@ -79,10 +79,11 @@ def load_synthetic(name: str, cache_dir: str | Path | None = None) -> Recording:
     spec = SPECS[name]
     version = dataset_version(spec)
     path = data_dir(cache_dir) / "synthetic" / f"{name}-{version}.h5"
-    arrays = _read_cache(path) if path.exists() else None
+    arrays = read_verified(path, _read_cache)
     if arrays is None:
         arrays = _build(spec)
         _write_cache(path, arrays)
+        seal_cache(path)
     n_units = arrays["spikes"].shape[2]
     units = UnitTable(session=name, local_id=np.arange(n_units), region=np.full(n_units, ""),
                       flags={"heldout": arrays["heldout"].astype(bool)})
@@ -108,13 +109,10 @@ def _build(spec: SyntheticSpec) -> dict[str, np.ndarray]:
     return {key: arrays[key] for key in _ARRAYS}
 
 
-def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    """Read a cached dataset; a damaged cache file is ignored (and regenerated), never trusted."""
-    try:
-        with h5py.File(path, "r") as h5:
-            arrays = {key: h5[key][()] for key in _ARRAYS}
-    except (OSError, KeyError):
-        return None
+def _read_cache(path: Path) -> dict[str, np.ndarray]:
+    """Read a cached dataset (after :func:`nbench.data.cache.read_verified` checked its sha256)."""
+    with h5py.File(path, "r") as h5:
+        arrays = {key: h5[key][()] for key in _ARRAYS}
     arrays["split"] = arrays["split"].astype(str)
     return arrays
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbench.data.recording import SpikeBlock
+from nbench.data.recording import SpikeBlock, TrialSpikes
 
 
 def add_counts(out: np.ndarray, flat_index: np.ndarray) -> None:
@@ -46,6 +46,25 @@ def counts_at(group: SpikeBlock, bins: np.ndarray, bin_ms: int, n_bins: int) -> 
         add_counts(out, position[hit] * n_units + group.spike_col[hit])
     out[~group.observed[flat * bin_ms]] = np.nan
     return out.reshape(bins.shape + (n_units,))
+
+
+def times_at(group: SpikeBlock, bins: np.ndarray, bin_ms: int) -> TrialSpikes:
+    """Spike times of ``group`` in the trial windows ``bins`` (trials x bins, ascending within a trial).
+
+    Times are whole ms from the start of each window's first bin (the 1 ms grid of the recording); a bin's
+    spikes are those :func:`counts_at` counts in it, and unobserved bins (NaN counts) contribute none, so binning
+    the times at ``bin_ms`` gives the observed counts exactly. Events are sorted by (trial, time).
+    """
+    n_trials, n_bins = bins.shape
+    start_ms = bins.reshape(-1).astype(np.int64) * bin_ms
+    lo = np.searchsorted(group.spike_ms, start_ms)
+    n = np.searchsorted(group.spike_ms, start_ms + bin_ms) - lo
+    n[~group.observed[start_ms]] = 0
+    slot = np.repeat(np.arange(len(start_ms)), n)
+    first = np.concatenate([[0], np.cumsum(n)[:-1]])
+    idx = np.repeat(lo - first, n) + np.arange(int(n.sum()))
+    time_ms = (slot % n_bins) * bin_ms + (group.spike_ms[idx] - start_ms[slot])
+    return TrialSpikes(slot // n_bins, time_ms.astype(np.float64), group.spike_col[idx].astype(np.int32))
 
 
 def missing_bins(recording_groups: dict[str, SpikeBlock], row_valid: list[np.ndarray], bin_ms: int,

@@ -14,12 +14,12 @@ import numpy as np
 
 from nbench.data.nlb.params import DMFC_BEHAVIOR_FIELDS, FORWARD_MS, NLBParams, Window
 from nbench.data.nlb.timeconv import NAT, ms_array_to_ns
-from nbench.data.recording import Recording
+from nbench.data.recording import Recording, TrialSpikes
 from nbench.errors import DataError
 from nbench.tasks.base import PHASE_SPLITS
 from nbench.tasks.nlb.arrays import Values, behavior_values, jagged, stacked
 from nbench.tasks.nlb.behavior import GapFiller
-from nbench.tasks.nlb.binning import counts_at, missing_bins
+from nbench.tasks.nlb.binning import counts_at, missing_bins, times_at
 from nbench.tasks.nlb.psth import condition_table, make_psth
 from nbench.tasks.nlb.windows import TrialRows, trial_rows
 
@@ -28,7 +28,8 @@ JITTER_SEED = 0
 
 @dataclass
 class NLBArrays:
-    """Input tensors (NLB key names), targets (val phase; empty for test) and trial/unit bookkeeping."""
+    """Input tensors (NLB key names), targets (val phase; empty for test), trial/unit bookkeeping and the held-in
+    units' spike times in the train and eval input windows (``spike_times["train"]``, ``["eval"]``)."""
 
     inputs: dict[str, np.ndarray]
     targets: dict[str, Any]
@@ -38,6 +39,7 @@ class NLBArrays:
     eval_trial_ids: np.ndarray
     train_conditions: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    spike_times: dict[str, TrialSpikes] = field(default_factory=dict)
 
 
 class _Builder:
@@ -70,6 +72,10 @@ class _Builder:
         if group not in self.groups:
             raise DataError(f"{self.what}: the NWB file(s) have no {group} units")
         return lambda bins: counts_at(self.groups[group], bins, self.bin_ms, self.n_bins)
+
+    def times(self, rows: TrialRows, what: str) -> TrialSpikes:
+        """Held-in spike times in the windows of ``rows`` (the rows an input tensor was stacked from)."""
+        return times_at(self.groups["heldin"], rows.nonempty().stacked(what), self.bin_ms)
 
     def jittered(self, window: Window, mask: np.ndarray) -> tuple[Window, np.ndarray | None]:
         """DMFC: draw jitter for ``mask`` (seed reset, as nlb_tools) and align ``window`` to go + jitter."""
@@ -143,33 +149,34 @@ def build_arrays(params: NLBParams, rec: Recording, phase: str, bin_ms: int, wha
     if not train_mask.any() or not eval_mask.any():
         raise DataError(f"{what}: no {'/'.join(train_splits if not train_mask.any() else eval_splits)} "
                         "trials in the NWB file(s)")
-    inputs, train_pos = _train_inputs(b, train_mask)
-    inputs["eval_spikes_heldin"], eval_pos = _eval_input(b, eval_mask)
+    inputs, train_pos, train_times = _train_inputs(b, train_mask)
+    inputs["eval_spikes_heldin"], eval_pos, eval_times = _eval_input(b, eval_mask)
     targets = _targets(b, train_mask, eval_mask) if with_targets and phase == "val" else {}
     conditions = None
     if params.psth is not None:
         cond_of, _ = condition_table(b.trials, params.psth.cond_fields, train_mask | eval_mask)
         conditions = cond_of[train_pos]
     return NLBArrays(inputs, targets, b.groups["heldin"].ids, b.groups["heldout"].ids,
-                     b.trials["trial_id"][train_pos],
-                     b.trials["trial_id"][eval_pos], conditions)
+                     b.trials["trial_id"][train_pos], b.trials["trial_id"][eval_pos], conditions,
+                     spike_times={"train": train_times, "eval": eval_times})
 
 
 def eval_input(params: NLBParams, rec: Recording, bin_ms: int, splits: tuple[str, ...], what: str
                ) -> tuple[np.ndarray, np.ndarray]:
     """``make_eval_input_tensors``' held-in spikes of the ``splits`` trials, and their trial ids."""
     b = _Builder(params, rec, bin_ms, what)
-    tensor, pos = _eval_input(b, np.isin(b.trials["split"], splits))
+    tensor, pos, _ = _eval_input(b, np.isin(b.trials["split"], splits))
     return tensor, b.trials["trial_id"][pos]
 
 
-def _eval_input(b: _Builder, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _eval_input(b: _Builder, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, TrialSpikes]:
     window, _ = b.jittered(b.params.window, mask)
     rows = b.rows(mask, window, allow_nans=True).nonempty()
-    return stacked(rows, b.spikes("heldin"), f"{b.what} eval window"), rows.trial
+    what = f"{b.what} eval window"
+    return stacked(rows, b.spikes("heldin"), what), rows.trial, b.times(rows, what)
 
 
-def _train_inputs(b: _Builder, mask: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _train_inputs(b: _Builder, mask: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, TrialSpikes]:
     window, _ = b.jittered(b.params.window, mask)
     rows = b.rows(mask, window, allow_nans=False).nonempty()
     what = f"{b.what} train window"
@@ -178,7 +185,7 @@ def _train_inputs(b: _Builder, mask: np.ndarray) -> tuple[dict[str, np.ndarray],
            "train_behavior": b.behavior(window, mask)}
     fwd = b.forward(window, mask)
     out["train_spikes_heldin_forward"], out["train_spikes_heldout_forward"] = fwd["heldin"], fwd["heldout"]
-    return out, rows.trial
+    return out, rows.trial, b.times(rows, what)
 
 
 def _targets(b: _Builder, train_mask: np.ndarray, eval_mask: np.ndarray) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -21,18 +20,20 @@ import numpy as np
 
 from nbench import __version__
 from nbench.data.cache import data_dir as resolve_data_dir
+from nbench.data.cache import read_verified, seal_cache
+from nbench.data.dandi_fetch import verify_files
 from nbench.data.dandisets import NlbDandiset, nlb_dandiset, nlb_files
 from nbench.data.nlb.nwbread import NWBContent
 from nbench.data.nlb.params import PARAMS, group_name
 from nbench.data.nlb.recording import load_recording
+from nbench.data.recording import TrialSpikes
 from nbench.errors import DataError
-from nbench.io import atomic_path
+from nbench.io import atomic_path, file_sha256
 from nbench.tasks.nlb.build import NLBArrays, build_arrays
 
-logger = logging.getLogger(__name__)
-
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: held-in spike times of the input windows
 LIST_KEYS = ("eval_cond_idx", "train_cond_idx")
+EVENT_KEYS = ("trial", "time_ms", "unit")
 
 
 def phase_files(dataset: str, phase: str, data_dir: str | Path | None) -> list[Path]:
@@ -67,19 +68,19 @@ def load_arrays(dataset: str, phase: str, bin_ms: int, data_dir: str | Path | No
     """
     spec = nlb_dandiset(dataset)
     files = phase_files(dataset, phase, data_dir)
+    verify_files(dataset, files, data_dir)
     key = _cache_key(dataset, phase, bin_ms, files)
     path = resolve_data_dir(data_dir) / "cache" / "nlb" / f"{group_name(dataset, bin_ms)}-{phase}-{key}.h5"
-    if use_cache and path.is_file():
-        try:
-            return read_cache(path)
-        except (OSError, KeyError, ValueError) as exc:
-            logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
+    cached = read_verified(path, read_cache) if use_cache else None
+    if cached is not None:
+        return cached
     rec = load_recording(files, identity_check(spec), dataset)
     arrays = build_arrays(PARAMS[dataset], rec, phase, bin_ms, f"{dataset} ({phase}, {bin_ms} ms)")
     provenance = {"source": f"DANDI:{spec.dandiset_id}/{spec.version}", "version": spec.version,
-                  "sha256": {p.name: _sha256(p) for p in files}}
+                  "sha256": {p.name: file_sha256(p) for p in files}}
     if use_cache:
         write_cache(path, arrays, provenance)
+        seal_cache(path)
     return arrays, provenance
 
 
@@ -88,14 +89,6 @@ def _cache_key(dataset: str, phase: str, bin_ms: int, files: list[Path]) -> str:
     params = json.dumps(asdict(PARAMS[dataset]), sort_keys=True, default=str)
     blob = json.dumps([CACHE_VERSION, __version__, dataset, phase, bin_ms, stats, params])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_cache(path: Path, arrays: NLBArrays, provenance: dict[str, Any]) -> None:
@@ -116,6 +109,10 @@ def write_cache(path: Path, arrays: NLBArrays, provenance: dict[str, Any]) -> No
             value = getattr(arrays, key)
             if value is not None:
                 meta.create_dataset(key, data=value)
+        for split, times in arrays.spike_times.items():
+            group = h5.create_group(f"spike_times/{split}")
+            for key in EVENT_KEYS:
+                group.create_dataset(key, data=getattr(times, key), compression="gzip")
 
 
 def read_cache(path: Path) -> tuple[NLBArrays, dict[str, Any]]:
@@ -126,6 +123,8 @@ def read_cache(path: Path) -> tuple[NLBArrays, dict[str, Any]]:
                    for k, v in h5["targets"].items()}
         meta = {k: v[()] for k, v in h5["meta"].items()}
         provenance = json.loads(h5.attrs["provenance"])
+        times = {split: TrialSpikes(*(group[key][()] for key in EVENT_KEYS))
+                 for split, group in h5["spike_times"].items()}
     arrays = NLBArrays(inputs, targets, meta["heldin_ids"], meta["heldout_ids"], meta["train_trial_ids"],
-                       meta["eval_trial_ids"], meta.get("train_conditions"))
+                       meta["eval_trial_ids"], meta.get("train_conditions"), spike_times=times)
     return arrays, provenance

@@ -29,6 +29,7 @@ from nbench.tasks.base import (
     TaskInputs,
     single_view,
 )
+from nbench.tasks.info import latent_metrics
 from nbench.tasks.nlb.build import NLBArrays
 from nbench.tasks.nlb.cache import load_arrays, phase_files
 
@@ -73,7 +74,7 @@ class NLBTask(Task):
                         f"{behavior.decoded_metric}" + (", PSTH" if PARAMS[dataset].psth else ""),
             phases=("val", "test"), main_metric="co-bps", metrics=dataset_metrics(dataset), family=dataset,
             pin=DatasetPin("DANDI", spec.dandiset_id, spec.version), citation=CITATION.format(id=spec.dandiset_id),
-            behavior=(behavior,), queries="NLB's held-out neurons")
+            behavior=(behavior,), queries="NLB's held-out neurons", spike_times="recorded")
 
     def build(self, phase: str | None = None, *, spike_times: bool = False) -> PreparedTask:
         phase = self.resolve_phase(phase)
@@ -83,6 +84,9 @@ class NLBTask(Task):
         arrays, provenance = load_arrays(self.info.dataset, phase, int(self.info.bin_ms), self.data_dir,
                                          self.use_cache)
         inputs = self._inputs(arrays, provenance, phase)
+        if spike_times:
+            inputs = replace(inputs, train_spike_times=arrays.spike_times["train"],
+                             eval_spike_times=arrays.spike_times["eval"])
         if phase == "val":
             targets = _targets(self.info.name, arrays.targets)
         _check_consistent(inputs, targets)
@@ -110,7 +114,8 @@ class NLBTask(Task):
             train_conditions=arrays.train_conditions, heldin_ids=arrays.heldin_ids,
             heldout_ids=arrays.heldout_ids, regions_heldin=unit_regions(self.info.dataset, arrays.heldin_ids),
             regions_heldout=unit_regions(self.info.dataset, arrays.heldout_ids), dataset_info=provenance,
-            session=self.info.dataset, query="heldout", behavior=self.info.behavior)
+            session=self.info.dataset, query="heldout", behavior=self.info.behavior,
+            train_trial_ids=arrays.train_trial_ids, eval_trial_ids=arrays.eval_trial_ids)
 
 
 def read_target_group(path: str | Path, group: str) -> Targets:
@@ -136,7 +141,8 @@ def nlb_behavior_of(dataset: str) -> BehaviorSpec:
 
 def dataset_metrics(dataset: str) -> tuple[str, ...]:
     """The metrics an NLB task declares: NLB's (co-bps, vel R2 or tp corr, psth R2 where NLB has PSTHs, fp-bps),
-    their MtM per-neuron forms and, for velocity, directly predicted velocity."""
+    their MtM per-neuron forms and, for velocity, directly predicted velocity and velocity (and, on the maze
+    datasets, the reach direction) decoded from latents."""
     behavior = nlb_behavior_of(dataset)
     metrics = ["co-bps", "co-bps per neuron", behavior.decoded_metric]
     if PARAMS[dataset].psth is not None:
@@ -144,7 +150,7 @@ def dataset_metrics(dataset: str) -> tuple[str, ...]:
     metrics += ["fp-bps", "fp-bps per neuron"]
     if behavior.predicted_metric:
         metrics.append(behavior.predicted_metric)
-    return tuple(metrics)
+    return tuple(metrics) + latent_metrics(behavior, dataset)
 
 
 def nlb_declared_metrics(group: str) -> tuple[str, ...] | None:
