@@ -123,6 +123,18 @@ def test_resume_skips_finished_runs_and_reruns_a_missing_one(tiny_tasks: tuple[s
     assert record_files(out) == files and all(load_record(p).run_id != ids[p] for p in files)
 
 
+def test_an_optional_run_without_its_data_stores_nothing_and_leaves_no_folder(
+        tiny_tasks: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"sweeps:\n  - {{tasks: [{tiny_tasks[0]}], models: [mean_rate]}}\n"
+                    "  - {tasks: [mc_maze_small], models: [mean_rate], optional: true}\n")
+    out = tmp_path / "out"
+    assert cli(["sweep", str(path), "--out", str(out)]) == 0
+    assert "1 done, 0 failed, 0 skipped, 1 not available here" in capsys.readouterr().err
+    assert [p.relative_to(out).parts[0] for p in record_files(out)] == [tiny_tasks[0]]
+    assert sorted(p.name for p in out.iterdir() if p.name != "work") == [tiny_tasks[0]]
+
+
 def test_a_failed_run_leaves_a_failure_record_retried_only_when_asked(tiny_tasks: tuple[str, ...], tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "s.yaml"

@@ -40,8 +40,8 @@ SKIPPED_FOLDERS = ("work",)  # model work files under the results folder, never 
 class KeyLock:
     """An exclusive lock on one key, held until :meth:`release`."""
 
-    def __init__(self, path: Path, fd: int) -> None:
-        self.path, self.fd = path, fd
+    def __init__(self, path: Path, fd: int, root: Path | None = None) -> None:
+        self.path, self.fd, self.root = path, fd, root
 
     def release(self) -> None:
         """Unlink the lock file (while still holding it, so nobody can take a lock on a path being removed),
@@ -53,6 +53,14 @@ class KeyLock:
                 self.path.unlink()
         os.close(self.fd)
         self.fd = -1
+        # A run that stored nothing (a dataset not on this machine) leaves no empty <task>/<model> folders.
+        folder = self.path.parent
+        while self.root is not None and folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or already gone
+                return
+            folder = folder.parent
 
 
 def _same_file(path: Path, fd: int) -> bool:
@@ -63,11 +71,15 @@ def _same_file(path: Path, fd: int) -> bool:
     return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
 
 
-def try_lock(path: Path) -> KeyLock | None:
-    """Take the exclusive lock ``path`` without waiting; None when another live process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def try_lock(path: Path, root: Path | None = None) -> KeyLock | None:
+    """Take the exclusive lock ``path`` without waiting; None when another live process holds it. On release, the
+    lock's empty folders are removed up to ``root`` (not included)."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # another process removed the empty folder between our mkdir and open
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -80,7 +92,7 @@ def try_lock(path: Path) -> KeyLock | None:
         if _same_file(path, fd):
             os.ftruncate(fd, 0)
             os.write(fd, f"{socket.gethostname()} pid {os.getpid()} since {time.time():.0f}\n".encode())
-            return KeyLock(path, fd)
+            return KeyLock(path, fd, root)
         os.close(fd)  # unlinked by its previous holder between our open and flock: open the path again
 
 
@@ -154,7 +166,7 @@ class KeyedStore:
 
     def lock(self, folder: str, key: str) -> KeyLock | None:
         """Lock ``key`` without waiting (None: another process holds it); its stale temp files are removed."""
-        held = try_lock(self.root / folder / f".{key}.lock")
+        held = try_lock(self.root / folder / f".{key}.lock", self.root)
         if held is not None:
             for temp in _temps(self.root / folder, key):
                 temp.unlink(missing_ok=True)
