@@ -183,6 +183,22 @@ def test_run_with_seeds_goes_through_the_same_store(tiny_tasks: tuple[str, ...],
     assert cli(["run", "-t", tiny_tasks[0], "-m", "smoothing", "--seed", "1", "--seeds", "0"]) == 2
 
 
+def test_run_with_seeds_keeps_json_reports_and_submissions_per_seed(tiny_tasks: tuple[str, ...], tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    capsys.readouterr()
+    assert cli(["run", "-t", tiny_tasks[0], "-m", "smoothing", "--seeds", "0,1", "--out", str(out), "--json",
+                "--report", str(reports), "--save-submission", str(tmp_path / "pred-{seed}.h5")]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [item["record"]["seed"] for item in shown] == [0, 1]
+    for item, seed in zip(shown, (0, 1), strict=True):
+        assert item["submission"] == str(tmp_path / f"pred-{seed}.h5") and Path(item["submission"]).is_file()
+        assert Path(item["report"]).is_relative_to(reports / f"seed{seed}") and Path(item["report"]).exists()
+    assert cli(["run", "-t", tiny_tasks[0], "-m", "smoothing", "--seeds", "0,1", "--out", str(out), "--resume",
+                "--fresh"]) == 2
+
+
 # --- locks and recovery -------------------------------------------------------------------------------------
 
 
