@@ -148,6 +148,17 @@ def fetched_train(request: pytest.FixtureRequest) -> Path:
     return real_train_path()
 
 
+@pytest.fixture
+def cuda_device(request: pytest.FixtureRequest) -> str:
+    """A CUDA device; without one the test is reported as not run (never a failure, even in strict mode), so the
+    GPU tests run on every machine that has a GPU and say so where there is none."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        NOT_RUN.add(request.node.nodeid)
+        pytest.skip("not run: no CUDA device on this machine")
+    return "cuda"
+
+
 # --- strict mode and the per-group summary -------------------------------------------------------------------
 
 PASSED = dict.fromkeys(GROUPS, 0)

@@ -75,7 +75,8 @@ class MTMModel(Model):
         fingerprint = self._fingerprint(sessions)
         checkpoint = None if self.workdir is None else Path(self.workdir).parent / f"mtm-{fingerprint[:16]}"
         started = time.perf_counter()
-        with torch.random.fork_rng(devices=[]), training_progress(self.config.max_epochs, label=self.name) as bar:
+        budget = training_progress(self.config.max_epochs, self.name, self.torch_device.type)
+        with torch.random.fork_rng(devices=[]), budget as bar:
             trainer = MtMTrainer(self.config, sessions, self.seed, self.torch_device,
                                  None if checkpoint is None else checkpoint / "checkpoint.pt", fingerprint)
             summary = trainer.run(progress=bar)

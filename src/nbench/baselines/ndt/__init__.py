@@ -66,7 +66,8 @@ class NDTModel(Model):
         targets = training_targets(inputs, self.layout)
         fingerprint = self._fingerprint(targets)
         # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
-        with torch.random.fork_rng(devices=[]), training_progress(self.config.max_epochs) as progress:
+        budget = training_progress(self.config.max_epochs, "NDT", self.torch_device.type)
+        with torch.random.fork_rng(devices=[]), budget as progress:
             trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
                               self.workdir, fingerprint)
             self.net = trainer.model
