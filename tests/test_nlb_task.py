@@ -123,6 +123,8 @@ def test_cli_run_on_nlb_task(data_dir: Path, tmp_path: Path, capsys: pytest.Capt
     assert record.metrics["co-bps"].value == pytest.approx(expected, rel=1e-6)
     assert re.search(rf"co-bps\W+{expected:.4f}", capsys.readouterr().out)
     with pytest.raises(SystemExit) as exc:
-        main(["run", "--task", "mc_rtt", "--model", "mean_rate", "--data-dir", str(data_dir)])
+        main(["run", "--task", "mc_rtt", "--model", "mean_rate", "--data-dir", str(data_dir), "--out",
+              str(tmp_path / "missing")])
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert exc.value.code == 2 and error.startswith("error: mc_rtt: ") and "nbench data fetch mc_rtt" in error
+    assert not list((tmp_path / "missing").rglob("*.json"))  # a missing dataset leaves no failure record

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,9 +130,18 @@ def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocatio
     (one file per run key: a rerun replaces it).
 
     ``log`` receives one-line progress messages (the CLI prints them on stderr). Model work files (checkpoints)
-    go to ``<work_dir>/<run key>`` (default ``<out_dir>/work``); ``fresh`` deletes them first, so the fit starts
-    over. The model is checked against the task (capabilities, config) before any data is built.
+    go to ``<work_dir>/<run key>`` (default ``<out_dir>/work``; with neither, a temporary folder removed
+    afterwards, so a run without outputs leaves no files); ``fresh`` deletes them first, so the fit starts over.
+    The model is checked against the task (capabilities, config) before any data is built.
     """
+    if work_dir is not None or out_dir is not None:
+        return _run(spec, out_dir, invocation, log, Path(work_dir or Path(str(out_dir)) / "work"), fresh)
+    with tempfile.TemporaryDirectory(prefix="nbench-work-") as scratch:
+        return _run(spec, None, invocation, log, Path(scratch), fresh)
+
+
+def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str | None,
+         log: Callable[[str], None] | None, work_root: Path, fresh: bool) -> RunResult:
     started = time.perf_counter()
     planned = spec if isinstance(spec, PlannedRun) else plan(spec)
     spec, task, model_cls, caps = planned.spec, planned.task, planned.model_cls, planned.capabilities
@@ -143,7 +153,7 @@ def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocatio
     models: list[Any] = [model_cls(config, seed=spec.seed, workdir=None, device=spec.device)]  # checks config
     prepared = task.build(phase, spike_times="spike_times" in caps.consumes)
     first = prepared.views[0].inputs
-    workdir = Path(work_dir or Path(out_dir or ".") / "work") / run_key
+    workdir = work_root / run_key
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
     if log is not None:

@@ -91,8 +91,9 @@ def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: s
                         keep_predictions=save_submission is not None or report_dir is not None, fresh=fresh,
                         log=echo)
     store = KeyedStore(out_dir)
+    # A missing dataset is the user's to fix (exit 2): no failure record is left for it.
     summary = run_jobs(planned.jobs, store, SerialExecutor(), log=echo if len(seeds) > 1 else _quiet, rerun=not resume,
-                       predictions={})
+                       predictions={}, record_data_errors=False)
     outputs = RunOutputs(save_submission, report_dir, several=len(seeds) > 1, data_dir=data_dir,
                          targets_path=targets_path)
     shown = []

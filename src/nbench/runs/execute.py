@@ -104,6 +104,7 @@ class Driver:
     rerun: bool = False
     predictions: dict[str, Path] = field(default_factory=dict)  # job key -> where to write its predictions
     log: Callable[[str], None] = print
+    record_data_errors: bool = True  # False: a missing dataset fails the run without a failure record
 
     def execute(self, jobs: list[Job]) -> Summary:
         summary = Summary()
@@ -165,6 +166,12 @@ class Driver:
         if outcome.error is not None and job.optional and _is_data_error(outcome):
             self.progress.unavailable(job, one_line(outcome.error))
             summary.unavailable.append(job.key)
+            return
+        if outcome.error is not None and not self.record_data_errors and _is_data_error(outcome):
+            message = one_line(outcome.error)  # the user's input to fix, not a result to keep
+            self.progress.finish(job, seconds, error=message)
+            summary.failed.append(job.key)
+            summary.docs[job.key], summary.errors[job.key] = {"status": "error", "error": message}, outcome.error
             return
         if outcome.error is not None:
             message = one_line(outcome.error)

@@ -106,13 +106,14 @@ def make_executor(name: str, address: str | None = None, workers: int | None = N
 
 def run_jobs(jobs: list[Job], store: KeyedStore, executor: Executor, log: Callable[[str], None] = print,
              retry_failed: bool = False, rerun: bool = False,
-             predictions: dict[str, Path] | None = None) -> Summary:
-    """Clean up after killed processes, then drive ``jobs`` (see :mod:`nbench.runs.execute`)."""
+             predictions: dict[str, Path] | None = None, record_data_errors: bool = True) -> Summary:
+    """Clean up after killed processes, then drive ``jobs`` (see :mod:`nbench.runs.execute`);
+    ``record_data_errors=False`` stores no failure record for a run whose dataset is missing (``nbench run``)."""
     recovered = store.recover()
     if recovered.locks or recovered.temps or recovered.merged:
         log(f"{store.root}: cleaned up {recovered}")
     driver = Driver(store=store, executor=executor, progress=Progress(log=log), retry_failed=retry_failed,
-                    rerun=rerun, predictions=predictions or {}, log=log)
+                    rerun=rerun, predictions=predictions or {}, log=log, record_data_errors=record_data_errors)
     return driver.execute(jobs)
 
 
