@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import pytest
 from sweep_fixtures import import_tiny_tasks
 
@@ -45,6 +46,8 @@ def test_committed_predictions_are_scored_by_ci_and_labelled(task: str, tmp_path
     trained = {r.run_key: r for r in load_records(tmp_path / "trained") if r.model["name"] == "smoothing"}
     files = sorted((tmp_path / "preds" / task / "smoothing").iterdir())
     assert [p.name for p in files] == sorted(f"{k}{ext}" for k in trained for ext in (".h5", ".json"))
+    with h5py.File(files[0]) as h5:  # only what the task scores: no train rates where nothing is decoded
+        assert "eval_rates_heldout" in h5[task] and not [k for k in h5[task] if not k.startswith("eval_rates_")]
     # CI: a fresh folder; the fast runs are trained, the committed predictions scored
     assert cli(["sweep", str(sweep), "--out", str(tmp_path / "ci")]) == 0
     ci = {r.run_key: r for r in load_records(tmp_path / "ci")}

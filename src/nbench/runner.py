@@ -61,6 +61,9 @@ class RunResult:
     submissions: dict[str, Submission]
     record_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: Only the arrays each view's scoring read (no train rates where nothing is decoded, no latents): what a
+    #: prediction file needs to be scored again with the same result.
+    scored: dict[str, Submission] = field(default_factory=dict)
 
     @property
     def submission(self) -> Submission:
@@ -169,6 +172,7 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
 
     scorer = TaskScorer()
     submissions: dict[str, Submission] = {}
+    scored_arrays: dict[str, Submission] = {}
     scoring_s = [0.0]
     source = f"model {spec.model!r} output"
 
@@ -181,6 +185,7 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
         # Views of multi-query tasks keep only what they score; single views keep NLB's full layout.
         sub = validate_submission(sub if prepared.single else trimmed(sub, group_spec), group_spec, source=source)
         submissions[view.group] = sub
+        scored_arrays[view.group] = trimmed(sub, group_spec)
         scorer.add(ScoredView(view.query.session, view.query.name, sub, targets))
         scoring_s[0] += time.perf_counter() - begun
 
@@ -200,7 +205,7 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
     )
     path = write_record(record, out_dir) if out_dir is not None else None
     timings = {"fit": fitted.fit_s, "predict": fitted.predict_s, "score": score_s}
-    return RunResult(record, submissions, path, timings)
+    return RunResult(record, submissions, path, timings, scored_arrays)
 
 
 def _sizes(prepared: PreparedTask) -> str:

@@ -100,14 +100,16 @@ def error_detail(exc: BaseException) -> str:
 
 
 def train_run(spec: RunSpec, work_dir: str, invocation: str | None, keep_predictions: bool,
-              log: Callable[[str], None] | None = None, fresh: bool = False) -> dict[str, Any]:
+              log: Callable[[str], None] | None = None, fresh: bool = False, scored_only: bool = False
+              ) -> dict[str, Any]:
     """Fit, predict and score ``spec``; the record as a dict (and, if asked, the predictions under
-    ``"__predictions__"`` as a list of submissions, for the driver to write). ``fresh`` deletes the run's work
+    ``"__predictions__"`` as a list of submissions, for the driver to write: in full, or with ``scored_only``
+    only the arrays the scoring read, as committed prediction files keep). ``fresh`` deletes the run's work
     files (checkpoints) first."""
     result = run(spec, invocation=invocation, work_dir=work_dir, log=log, fresh=fresh)
     doc = result.record.to_dict()
     if keep_predictions:
-        doc["__predictions__"] = list(result.submissions.values())
+        doc["__predictions__"] = list((result.scored if scored_only else result.submissions).values())
     return doc
 
 

@@ -75,7 +75,9 @@ def plan_jobs(runs: Sequence[SweepRun], out_dir: str | Path, invocation: str | N
         if item.predictions is not None:
             out.predictions[planned.run_key] = item.predictions
         keep = keep_predictions or item.predictions is not None
-        out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep, log, fresh), **common))
+        # committed prediction files keep only what is scored (a Swap-VAE file with latents: 45 MB, without: 2 MB)
+        committed = item.predictions is not None and not keep_predictions
+        out.jobs.append(Job(fn=train_run, args=(spec, work, invocation, keep, log, fresh, committed), **common))
     return out
 
 
