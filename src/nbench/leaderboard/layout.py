@@ -24,10 +24,10 @@ OTHER_FAMILY = "other metrics"
 BEHAVIOR_SUFFIXES = (" (decoded)", " (predicted)")
 #: Why rows of a table can tie exactly, by family (shown when they do).
 TIE_REASONS = {
-    "forward prediction": "the classic baselines (mean_rate, smoothing, GPFA) share one forward rule, each "
-                          "neuron's mean training count per bin over the forward window, so they tie on this table "
-                          "by construction; only models that predict the forward window themselves (e.g. NDT) "
-                          "differ here",
+    "forward prediction": "models without a dynamics model of their own (mean_rate, smoothing, GPFA, Swap-VAE) "
+                          "share one forward rule, each neuron's mean training count per bin over the forward "
+                          "window, so they tie on this table by construction; only models that predict the forward "
+                          "window themselves (e.g. NDT) differ here",
 }
 
 
