@@ -85,7 +85,7 @@ class MTMModel(Model):
         self.fit_info = {"epochs": summary.epochs, "best_epoch": summary.best_epoch,
                          "best_masked_val_nll": summary.best_val_nll, "resumed_from_epoch": summary.resumed_from_epoch,
                          "sessions": len(sessions), "device": self.device, "masking": self.config.masking,
-                         "train_seconds": round(time.perf_counter() - started, 1),
+                         "train_seconds": round(time.perf_counter() - started, 3),
                          "fit_dir": None if checkpoint is None else str(checkpoint)}
 
     def _fingerprint(self, sessions: list[Any]) -> str:

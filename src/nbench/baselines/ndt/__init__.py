@@ -78,7 +78,7 @@ class NDTModel(Model):
             "epochs": self.summary.epochs, "best_epoch": self.summary.best_epoch,
             "best_masked_val_nll": self.summary.best_val_nll, "stopped_early": self.summary.stopped_early,
             "resumed_from_epoch": self.summary.resumed_from_epoch, "device": self.device,
-            "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 1)}
+            "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 3)}
 
     def predict(self, inputs: TaskInputs) -> Submission:
         if self.net is None or self.layout is None:

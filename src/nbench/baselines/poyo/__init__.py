@@ -95,7 +95,7 @@ class POYOModel(Model):
             "units": int(sum(len(t.unit_ids) for t in trials)), "training_trials": len(trainer.items),
             "parameters": int(sum(p.numel() for p in self.net.parameters())),
             "spike_times": spike_time_source(inputs), "device": self.device,
-            "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 1)}
+            "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 3)}
 
     def predict(self, inputs: TaskInputs) -> Submission:
         """Behaviour of the eval trials, predicted from their held-in spikes only."""

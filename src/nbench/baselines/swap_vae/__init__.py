@@ -97,7 +97,7 @@ class SwapVAEModel(Model):
             "final_losses": last, "resumed_from_epoch": self.summary.resumed_from_epoch,
             "window_bins": self.width, "active_heldin": int(self.active.sum()), "readout_alpha": self.readout_alpha,
             "readout_cv": self.readout_cv, "device": self.device, "torch_threads": torch.get_num_threads(),
-            "train_seconds": round(train_s, 1)}
+            "train_seconds": round(train_s, 3)}
 
     def encode(self, heldin: np.ndarray, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """Latents [content, style mean] and decoded held-in rates (expected counts per bin) of trials x bins x
