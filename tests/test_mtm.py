@@ -194,3 +194,32 @@ def test_damaged_checkpoint_is_one_line(tmp_path: Path, damage: str) -> None:
     message = str(info.value)
     assert "\n" not in message and message.startswith(f"{path}: cannot resume from this MtM checkpoint")
     assert message.endswith(f"delete {path.parent} to start the fit over")
+
+
+def test_forward_bins_of_an_nlb_style_query_use_the_causal_prompt() -> None:
+    """lorenz asks co-smoothing (hidden neurons) and forward prediction in one submission: the window is the
+    neuron query's, the forward bins are MtM's causal query's, and hidden neurons stay hidden in both calls."""
+    prepared = make_task("lorenz").build()
+    inputs = prepared.views[0].inputs
+    model = MTMModel(MTMConfig(**{**FAST, "num_layers": 1, "max_epochs": 1}), seed=0)
+    model.fit_sessions([prepared.training_view(s) for s in prepared.sessions])
+    calls: list[tuple[str, torch.Tensor]] = []
+    original = model.net.forward
+
+    def spy(counts, session, scheme):  # type: ignore[no-untyped-def]
+        calls.append((scheme, counts.detach().clone()))
+        return original(counts, session, scheme)
+
+    model.net.forward = spy
+    sub = model.predict(inputs)
+    cols = model.columns[inputs.session]
+    hidden = [cols[u] for u in inputs.heldout_ids.tolist()]
+    assert {scheme for scheme, _ in calls} == {"intra", "causal"}  # one region: the neuron query is "intra"
+    assert all(not counts[..., hidden].any() and not counts[:, inputs.n_bins:].any() for _, counts in calls)
+    assert sub.eval_rates_heldout_forward.shape[1] == inputs.forward_bins
+    with torch.no_grad():
+        counts = torch.zeros(1, model.net.n_bins, len(cols))
+        counts[0, :inputs.n_bins, [cols[u] for u in inputs.heldin_ids.tolist()]] = torch.from_numpy(
+            np.nan_to_num(inputs.eval_spikes_heldin[:1]).astype(np.float32))
+        causal = original(counts, inputs.session, "causal").exp()[0, inputs.n_bins:]
+    np.testing.assert_allclose(sub.eval_rates_heldout_forward[0], causal[:, hidden].numpy(), rtol=1e-5)

@@ -113,6 +113,10 @@ class MTMModel(Model):
         ev = self._rates(inputs.eval_spikes_heldin, visible, inputs.session, scheme)
         t = inputs.n_bins
         fwd = inputs.forward_bins
+        if fwd and scheme not in ("causal", "temporal"):
+            # Forward bins are MtM's causal query whatever the window's query is (an NLB-style task asks both
+            # in one submission): ask them again under the causal prompt.
+            ev[:, t:] = self._rates(inputs.eval_spikes_heldin, visible, inputs.session, "causal")[:, t:]
         train = None  # train-trial rates only serve behaviour decoding: skip them for neural queries
         if inputs.behavior:
             train = self._rates(inputs.train_spikes_heldin, visible, inputs.session, scheme)

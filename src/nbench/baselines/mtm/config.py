@@ -100,9 +100,15 @@ class MTMConfig:
 
 _AUTHORS: dict[str, Any] = dict(d_model=512, num_layers=5, num_heads=8, hidden_size=1024, stitch_dim=1336,
                                 dropout=0.4, dropout_embedding=0.2, lr=1e-4, max_epochs=1000)
+# The NLB-style synthetic sets (one session, one region) on a CPU: a smaller network and 50 epochs, about 5
+# (lorenz) and 8 (chaotic_rnn) minutes at one thread; sized to the budget, not searched (docs/mtm.md).
+_SYNTHETIC: dict[str, Any] = dict(d_model=64, num_layers=3, num_heads=4, hidden_size=128, stitch_dim=128,
+                                  lr=2e-3, max_epochs=50, val_interval=5, checkpoint_interval=10)
 PRESETS: dict[str, dict[str, Any]] = {
     "multi_region": {},  # the CPU-sized defaults above
     "ibl": _AUTHORS,
+    "lorenz": _SYNTHETIC,
+    "chaotic_rnn": _SYNTHETIC,
 }
 
 
