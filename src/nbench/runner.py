@@ -185,7 +185,7 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
         # Views of multi-query tasks keep only what they score; single views keep NLB's full layout.
         sub = validate_submission(sub if prepared.single else trimmed(sub, group_spec), group_spec, source=source)
         submissions[view.group] = sub
-        scored_arrays[view.group] = trimmed(sub, group_spec)
+        scored_arrays[view.group] = trimmed(sub, group_spec) if prepared.single else sub  # trimmed already
         scorer.add(ScoredView(view.query.session, view.query.name, sub, targets))
         scoring_s[0] += time.perf_counter() - begun
 
