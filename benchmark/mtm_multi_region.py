@@ -1,15 +1,16 @@
 """MtM against temporal masking, smoothing and mean_rate on the embedded multi_region set (region-prediction tasks).
 
 Every model is fitted once per seed and asked every query of the four neural task families (co-smoothing,
-forward prediction, inter-region, intra-region); for MtM the families share one fit per seed (the runner stores
-it under ``<out>/work/mtm-<fingerprint>``, keyed by config, seed and training data; forward prediction's training
-data differ, so it has its own fit). Prints per family the main metric, the hidden units' rate R2 against the true
+forward prediction, inter-region, intra-region); for MtM the four families share one fit per seed (the runner
+stores it under ``<out>/work/mtm-<fingerprint>``, keyed by config, seed and training data; forward prediction's
+training trials are the same bins, split into a window and a forward window). Prints per family the main metric, the hidden units' rate R2 against the true
 rates, means and sample standard deviations over seeds, and the wall time of each run.
 
 Usage::
 
     python benchmark/mtm_multi_region.py --seeds 0 1 2 --out /tmp/mtm-bench
     python benchmark/mtm_multi_region.py --seeds 0 --models mtm mtm_temporal --set max_epochs=50   # quick look
+    python benchmark/mtm_multi_region.py --rows a.json b.json   # one table from the --json rows of several runs
 """
 
 from __future__ import annotations
@@ -84,7 +85,12 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="MtM config overrides")
     parser.add_argument("--out", type=Path, default=Path("mtm-bench"))
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--rows", type=Path, nargs="+", help="only summarise the --json rows of earlier runs")
     args = parser.parse_args()
+    if args.rows:
+        rows = [row for path in args.rows for row in json.loads(path.read_text())]
+        summarise(rows, list(dict.fromkeys(row["model"] for row in rows)))
+        return
     overrides = parse_overrides(args.set)
     print(f"MtM on multi_region: seeds {args.seeds}, overrides {overrides or 'none'} ({load_average()})", flush=True)
     rows = []
