@@ -36,6 +36,23 @@ BEST_NAME = "ndt_best.pt"
 EpochCallback = Callable[[int, float, float | None], None]
 
 
+def split_trials(n_trials: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split the training trials into (held back for early stopping, trained on); at least one in each.
+
+    Parameters
+    ----------
+    n_trials
+        Number of training trials.
+    val_fraction
+        Fraction of them to hold back.
+    seed
+        The fit's seed; the same seed always gives the same split, in the same order.
+    """
+    n_val = min(max(1, round(n_trials * val_fraction)), n_trials - 1)
+    order = np.random.default_rng(seed).permutation(n_trials)
+    return order[:n_val], order[n_val:]
+
+
 @dataclass
 class FitSummary:
     """What a fit did: epochs run, where the best masked validation NLL was, whether it resumed, and which
@@ -111,15 +128,14 @@ class Trainer:
     def _split(self, targets: np.ndarray, seed: int) -> None:
         """Hold back ``val_fraction`` of the trials for early stopping; draw fixed validation masks."""
         n = targets.shape[0]
-        n_val = min(max(1, round(n * self.config.val_fraction)), n - 1)
-        order = np.random.default_rng(seed).permutation(n)
+        val_trials, train_trials = split_trials(n, self.config.val_fraction, seed)
         lay = self.layout
         heldin = torch.from_numpy(np.nan_to_num(targets[:, : lay.n_bins, : lay.n_heldin]))
         heldin = heldin.round().clamp(0, self.batcher.max_spikes).long()
         finite = torch.from_numpy(np.isfinite(targets)).to(self.device)
         labels = torch.from_numpy(np.nan_to_num(targets)).to(self.device)
-        val_idx, train_idx = torch.from_numpy(order[:n_val]), torch.from_numpy(order[n_val:])
-        self.summary.val_trials = sorted(order[:n_val].tolist())
+        val_idx, train_idx = torch.from_numpy(val_trials), torch.from_numpy(train_trials)
+        self.summary.val_trials = sorted(val_trials.tolist())
         self.train_heldin, self.train_finite = heldin[train_idx], finite[train_idx]
         self.train_labels = labels[train_idx]
         # Fixed validation masks (no spans, like the authors' validation) make successive losses comparable.
