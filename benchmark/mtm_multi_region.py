@@ -1,10 +1,12 @@
 """MtM against temporal masking, smoothing and mean_rate on the embedded multi_region set (region-prediction tasks).
 
-Every model is fitted once per seed and asked every query of the four neural task families (co-smoothing,
-forward prediction, inter-region, intra-region); for MtM the four families share one fit per seed (the runner
-stores it under ``<out>/work/mtm-<fingerprint>``, keyed by config, seed and training data; forward prediction's
-training trials are the same bins, split into a window and a forward window). Prints per family the main metric, the hidden units' rate R2 against the true
-rates, means and sample standard deviations over seeds, and the wall time of each run.
+Each model answers every query of the four neural task families (co-smoothing, forward prediction, inter-region,
+intra-region) of each seed. ``mtm`` and ``mtm_temporal`` are fitted once per seed and the four families share that
+fit (the runner stores it under ``<out>/work/mtm-<fingerprint>``, keyed by config, seed and training data; forward
+prediction's training trials are the same bins, split into a window and a forward window); smoothing fits a
+readout per query, and the deterministic models (smoothing, mean_rate) run for the first seed only. Prints per
+family the main metric, the hidden units' rate R2 against the true rates, means and sample standard deviations
+over seeds, and the wall time of each run.
 
 Usage::
 

@@ -104,10 +104,11 @@ _AUTHORS: dict[str, Any] = dict(d_model=512, num_layers=5, num_heads=8, hidden_s
 # (lorenz) and 8 (chaotic_rnn) minutes at one thread; sized to the budget, not searched (docs/mtm.md).
 _SYNTHETIC: dict[str, Any] = dict(d_model=64, num_layers=3, num_heads=4, hidden_size=128, stitch_dim=128,
                                   lr=2e-3, max_epochs=50, val_interval=5, checkpoint_interval=10)
-# The embedded multi_region set (3 sessions of 105 training trials, 213-314 neurons at about 0.16 spikes a bin):
-# every gain is a fraction of a percent of the loss, so what counts is the number of steps. At batch 16, lr 2e-3
-# and dropout 0.2 the fit sat on the mean-rate plateau for 60 epochs; batch 8, lr 5e-3 and no dropout leave it
-# after about 25 epochs (docs/mtm.md). Model selection by masked validation NLL guards against overfitting.
+# The embedded multi_region set (3 sessions of 105 (val phase) / 120 (test phase) training trials, 213-314 neurons
+# at about 0.16 spikes a bin): every gain is a fraction of a percent of the loss, so what counts is the number of
+# steps. 2 layers at batch 16, lr 2e-3, 15 % warm-up and dropout 0.2 sat on the mean-rate plateau for 60 epochs;
+# this preset leaves it after 20-30 epochs (docs/mtm.md). Model selection by masked validation NLL guards against
+# overfitting.
 _MULTI_REGION: dict[str, Any] = dict(d_model=64, num_layers=3, num_heads=4, hidden_size=128, stitch_dim=128,
                                      dropout=0.0, dropout_embedding=0.0, lr=5e-3, warmup_fraction=0.05,
                                      batch_size=8, max_epochs=200, val_interval=10, checkpoint_interval=25)
