@@ -164,6 +164,27 @@ def test_resume_equals_an_uninterrupted_fit(tmp_path: Path) -> None:
         assert torch.equal(a, b)
 
 
+def test_every_family_of_a_set_trains_on_the_same_counts_so_one_fit_serves_them() -> None:
+    """Forward prediction's training trials are the same bins split into window and forward window: the fit's
+    fingerprint (config, seed, counts) is the one of co-smoothing, inter and intra, so the runner fits once."""
+    from nbench.baselines.mtm import _session_data
+    from nbench.tasks.region import forward_recording
+
+    recordings = generate(TINY)
+    model = MTMModel(MTMConfig(**FAST), seed=0)
+    prints = {}
+    for family in ("cosmooth", "forward", "inter", "intra"):
+        recs = [forward_recording(r) for r in recordings] if family == "forward" else recordings
+        prepared = segment_task(make_task(f"multi_region_{family}").info, recs, "test", FAMILIES[family].queries,
+                                forward_inputs=family == "forward")
+        views = [prepared.training_view(s) for s in prepared.sessions]
+        assert len(views) == 3 and (views[0].train_spikes_heldin_forward is not None) == (family == "forward")
+        sessions = [_session_data(v) for v in views]
+        prints[family] = model._fingerprint(sessions)
+    assert len(set(prints.values())) == 1, prints
+    assert MTMModel(MTMConfig(**FAST), seed=1)._fingerprint(sessions) != prints["forward"], "the seed counts"
+
+
 @pytest.mark.parametrize("damage", ["truncated", "foreign_bytes", "wrong_shapes"])
 def test_damaged_checkpoint_is_one_line(tmp_path: Path, damage: str) -> None:
     """A damaged checkpoint of this fit is one line saying how to start over (was: a traceback on a
