@@ -21,9 +21,10 @@ class Interrupt(Exception):
     pass
 
 
-def _fit(workdir: Path, stop_at: int | None = None) -> NDTModel:
+def _fit(workdir: Path, stop_at: int | None = None, select_by: str = "masked_nll") -> NDTModel:
     inputs, _ = tiny_inputs(n_train=24, n_eval=8)
-    model = NDTModel(NDTModel.make_config("tiny", CONFIG), seed=1, workdir=workdir, device="cpu")
+    config = NDTModel.make_config("tiny", {**CONFIG, "select_by": select_by})
+    model = NDTModel(config, seed=1, workdir=workdir, device="cpu")
 
     def interrupt(epoch: int, train: float, val: float | None) -> None:
         if epoch == stop_at:
@@ -34,13 +35,16 @@ def _fit(workdir: Path, stop_at: int | None = None) -> NDTModel:
     return model
 
 
-def test_resume_gives_the_same_model(tmp_path: Path) -> None:
-    straight = _fit(tmp_path / "straight")
+@pytest.mark.parametrize("select_by", ["masked_nll", "co_bps"])
+def test_resume_gives_the_same_model(tmp_path: Path, select_by: str) -> None:
+    straight = _fit(tmp_path / "straight", select_by=select_by)
     with pytest.raises(Interrupt):
-        _fit(tmp_path / "resumed", stop_at=7)
+        _fit(tmp_path / "resumed", stop_at=7, select_by=select_by)
     saved = torch.load(tmp_path / "resumed" / CHECKPOINT_NAME, weights_only=True)
     assert saved["epoch"] == 7
-    resumed = _fit(tmp_path / "resumed")
+    resumed = _fit(tmp_path / "resumed", select_by=select_by)
+    assert resumed.summary.best_epoch == straight.summary.best_epoch
+    assert resumed.summary.best_val_co_bps == straight.summary.best_val_co_bps
     assert resumed.summary.resumed_from_epoch == 7
     assert resumed.fit_info["resumed_from_epoch"] == 7
     assert resumed.fit_info["epochs"] == straight.fit_info["epochs"] == straight.summary.epochs

@@ -150,9 +150,21 @@ class Model(ABC):
         return f"<{type(self).__name__} {self.name!r} seed={self.seed} config={self.config!r}>"
 
 
+#: Field metadata of a config field added after runs were committed: it is written to the config dict (and so
+#: to the config hash and run key) only when set away from its default, so earlier run keys still name the
+#: same computation.
+OMIT_AT_DEFAULT = {"omit_at_default": True}
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A plain-JSON dict of a dataclass config."""
-    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    """A plain-JSON dict of a dataclass config, without :data:`OMIT_AT_DEFAULT` fields at their default."""
+    if not dataclasses.is_dataclass(config):
+        return dict(config)
+    out = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        if f.metadata.get("omit_at_default") and out[f.name] == f.default:
+            del out[f.name]
+    return out
 
 
 def uses_fallback(model_cls: type[Model], family: str) -> bool:

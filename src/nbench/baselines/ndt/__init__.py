@@ -76,7 +76,8 @@ class NDTModel(Model):
         self.device = str(self.torch_device)
         self.fit_info = {
             "epochs": self.summary.epochs, "best_epoch": self.summary.best_epoch,
-            "best_masked_val_nll": self.summary.best_val_nll, "stopped_early": self.summary.stopped_early,
+            "best_masked_val_nll": self.summary.best_val_nll, "selected_by": self.config.select_by,
+            "best_val_co_bps": self.summary.best_val_co_bps, "stopped_early": self.summary.stopped_early,
             "resumed_from_epoch": self.summary.resumed_from_epoch, "device": self.device,
             "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 3)}
 
@@ -101,24 +102,20 @@ class NDTModel(Model):
         """
         import torch
 
+        from nbench.baselines.ndt.model import unmasked_rates
+
         lay = self.layout
         counts = torch.from_numpy(heldin_counts(heldin, self.max_spikes))
-        out = np.empty((counts.shape[0], lay.total_bins, lay.total_neurons), dtype=np.float32)
         passes = self.config.inference_mask_passes
         self.net.eval()
         with torch.inference_mode():
-            for start in range(0, counts.shape[0], batch_size):
-                chunk = counts[start:start + batch_size]
-                x = torch.zeros(chunk.shape[0], lay.total_bins, lay.total_neurons, dtype=torch.long)
-                x[:, : lay.n_bins, : lay.n_heldin] = chunk
-                rates = self.net(x.to(self.torch_device)).exp().cpu()
-                for k in range(passes):
-                    masked = x.clone()
-                    masked[:, k:lay.n_bins:passes, : lay.n_heldin] = 0
-                    pass_rates = self.net(masked.to(self.torch_device)).exp().cpu()
-                    rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
-                out[start:start + len(chunk)] = rates.numpy()
-        return out
+            rates = unmasked_rates(self.net, counts, lay, self.torch_device, batch_size)
+            for k in range(passes):
+                masked = counts.clone()
+                masked[:, k::passes] = 0
+                pass_rates = unmasked_rates(self.net, masked, lay, self.torch_device, batch_size)
+                rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
+        return rates.numpy()
 
     def _fingerprint(self, targets: np.ndarray) -> str:
         blob = json.dumps({"config": config_to_dict(self.config), "seed": self.seed,

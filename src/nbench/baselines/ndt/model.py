@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nbench.baselines.ndt.config import NDTConfig, d_model_for
+from nbench.baselines.ndt.data import Layout
 
 INIT_RANGE = 0.1
 
@@ -178,3 +179,24 @@ def poisson_nll(log_rates: torch.Tensor, targets: torch.Tensor, loss_mask: torch
     # Multiplying by the mask is much faster on CPU than boolean indexing (no nonzero / gather).
     nll = (torch.exp(log_rates) - targets.to(log_rates.dtype) * log_rates) * weight
     return nll.sum() / weight.sum().clamp(min=1.0)
+
+
+def model_input(heldin: torch.Tensor, layout: Layout) -> torch.Tensor:
+    """Network input for held-in counts (trials x bins x held-in, int64): held-out channels and forward bins
+    are zeros, as in training."""
+    x = torch.zeros(heldin.shape[0], layout.total_bins, layout.total_neurons, dtype=torch.long)
+    x[:, : layout.n_bins, : layout.n_heldin] = heldin
+    return x
+
+
+def unmasked_rates(net: NDTNet, heldin: torch.Tensor, layout: Layout, device: torch.device,
+                   batch_size: int = 256) -> torch.Tensor:
+    """Rates (CPU float32; trials x trial + forward bins x all neurons) from unmasked held-in counts.
+
+    The caller sets eval mode and disables gradients; trials go through the network ``batch_size`` at a time.
+    """
+    chunks = [net(model_input(heldin[start:start + batch_size], layout).to(device)).exp().float().cpu()
+              for start in range(0, heldin.shape[0], batch_size)]
+    if not chunks:
+        return torch.zeros(0, layout.total_bins, layout.total_neurons)
+    return torch.cat(chunks)

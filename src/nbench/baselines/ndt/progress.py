@@ -91,8 +91,9 @@ def training_progress(max_epochs: int, label: str = "NDT", device: str = "cpu") 
         def update(epoch: int, train_loss: float, val_loss: float | None, summary: Any) -> None:
             if val_loss is not None:
                 last_val[0] = val_loss
-            bar(epoch, f"train {train_loss:.4f}  val {last_val[0]:.4f}  "
-                       f"best {summary.best_val_nll:.4f} @ {summary.best_epoch}")
+            best = (f"best co-bps {summary.best_val_co_bps:.4f}" if getattr(summary, "best_val_co_bps", None)
+                    is not None else f"best {summary.best_val_nll:.4f}")
+            bar(epoch, f"train {train_loss:.4f}  val {last_val[0]:.4f}  {best} @ {summary.best_epoch}")
             notes.after_epoch(epoch)
 
         yield update

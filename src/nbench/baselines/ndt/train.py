@@ -1,4 +1,5 @@
-"""NDT training: masked modelling, AdamW, early stopping on masked validation NLL, resumable checkpoints.
+"""NDT training: masked modelling, AdamW, early stopping and model selection on the held-back trials' masked NLL
+or co-bps, resumable checkpoints.
 
 One epoch is one pass over the training trials, as in the authors' code; the LR schedule steps once per epoch.
 The last state (model, optimizer, scheduler, epoch, best model, RNG states) is saved atomically every
@@ -20,7 +21,7 @@ import torch
 from nbench.baselines.ndt.config import NDTConfig
 from nbench.baselines.ndt.data import Layout
 from nbench.baselines.ndt.masking import mask_batch, span_probability
-from nbench.baselines.ndt.model import NDTNet, poisson_nll
+from nbench.baselines.ndt.model import NDTNet, poisson_nll, unmasked_rates
 from nbench.baselines.training import (
     load_checkpoint,
     optimizer_step,
@@ -29,7 +30,9 @@ from nbench.baselines.training import (
     rng_state,
     save_checkpoint,
 )
+from nbench.errors import ValidationError
 from nbench.io import atomic_path
+from nbench.metrics.poisson import bits_per_spike
 
 CHECKPOINT_NAME = "ndt_checkpoint.pt"
 BEST_NAME = "ndt_best.pt"
@@ -55,12 +58,14 @@ def split_trials(n_trials: int, val_fraction: float, seed: int) -> tuple[np.ndar
 
 @dataclass
 class FitSummary:
-    """What a fit did: epochs run, where the best masked validation NLL was, whether it resumed, and which
-    training trials (indices into the training arrays) were held back for validation."""
+    """What a fit did: epochs run, which validation epoch's weights it kept (``best_epoch``, by the config's
+    ``select_by``), the lowest masked validation NLL and (``select_by="co_bps"``) the highest validation co-bps,
+    whether it resumed, and which training trials (indices into the training arrays) were held back."""
 
     epochs: int = 0
     best_epoch: int = -1
     best_val_nll: float = math.inf
+    best_val_co_bps: float | None = None
     stopped_early: bool = False
     resumed_from_epoch: int | None = None
     val_trials: list[int] = field(default_factory=list)
@@ -96,7 +101,7 @@ class Batcher:
 
 
 class Trainer:
-    """Trains one NDT on training trials, keeping the weights with the lowest masked validation NLL.
+    """Trains one NDT on training trials, keeping the weights with the best validation score (``select_by``).
 
     Parameters
     ----------
@@ -142,6 +147,11 @@ class Trainer:
         val_gen = torch.Generator().manual_seed(seed + 1)
         self.val_inputs, self.val_mask = self.batcher.batch(heldin[val_idx], finite[val_idx], 0.0, val_gen)
         self.val_labels = labels[val_idx]
+        self.val_heldin = heldin[val_idx]
+        self.val_heldout = targets[val_trials, : lay.n_bins, lay.n_heldin:]
+        if self.config.select_by == "co_bps" and lay.n_heldout == 0:
+            raise ValidationError("model 'ndt': config key 'select_by' expects 'masked_nll' on a task without "
+                                  "held-out neurons, got 'co_bps'")
 
     def run(self, callback: EpochCallback | None = None, progress: Any = None) -> FitSummary:
         """Train until early stopping or ``max_epochs``; load the best weights; return the summary."""
@@ -206,11 +216,27 @@ class Trainer:
                 count += n_entries
         return total / max(count, 1)
 
+    @torch.no_grad()
+    def validation_co_bps(self) -> float:
+        """co-bps of the validation trials' held-out neurons, predicted from their unmasked held-in counts."""
+        self.model.eval()
+        rates = unmasked_rates(self.model, self.val_heldin, self.layout, self.device)
+        return bits_per_spike(rates[:, : self.layout.n_bins, self.layout.n_heldin:].numpy(), self.val_heldout)
+
     def _validate_and_track(self, epoch: int) -> float:
         val = self.validation_loss()
         s = self.summary
-        if val < s.best_val_nll or self.best_state is None:
-            s.best_val_nll, s.best_epoch = val, epoch
+        first = self.best_state is None
+        improved = val < s.best_val_nll
+        if improved or first:
+            s.best_val_nll = val
+        if self.config.select_by == "co_bps":
+            score = self.validation_co_bps()
+            improved = s.best_val_co_bps is None or score > s.best_val_co_bps
+            if improved:
+                s.best_val_co_bps = score
+        if improved or first:
+            s.best_epoch = epoch
             self.best_state = copy.deepcopy(self.model.state_dict())
         elif epoch - s.best_epoch > self.config.patience:
             s.stopped_early = True
@@ -228,7 +254,8 @@ class Trainer:
         s = self.summary
         state = {
             "format": 1, "fingerprint": self.fingerprint, "epoch": s.epochs, "best_epoch": s.best_epoch,
-            "best_val_nll": s.best_val_nll, "stopped_early": s.stopped_early, "history": s.history,
+            "best_val_nll": s.best_val_nll, "best_val_co_bps": s.best_val_co_bps, "stopped_early": s.stopped_early,
+            "history": s.history,
             "model": self.model.state_dict(), "best_model": self.best_state,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "rng_generator": self.generator.get_state(), **rng_state(self.device),
@@ -250,6 +277,7 @@ class Trainer:
         self.generator.set_state(state["rng_generator"].cpu())
         s = self.summary
         s.epochs, s.best_epoch, s.best_val_nll = state["epoch"], state["best_epoch"], state["best_val_nll"]
+        s.best_val_co_bps = state.get("best_val_co_bps")
         s.stopped_early, s.history, s.resumed_from_epoch = state["stopped_early"], state["history"], state["epoch"]
 
     def _save_best(self) -> None:
