@@ -20,6 +20,12 @@ Fold metrics are averaged; with several seeds, the table gives mean and standard
 
     PYTHONPATH=src python benchmark/mc_maze_small_cv.py --model swap_vae --seeds 0 1 2 [--folds 3]
         [--fold-order every|block] [--set k=v ...]
+
+Long fits (NDT: about an hour per fold at one thread) can run one fold per process, side by side, and be
+combined afterwards (fold means of each seed, then mean and sd over seeds):
+
+    python benchmark/mc_maze_small_cv.py --model ndt --seeds 0 --fold-order block --only-fold 0 > f0.jsonl
+    python benchmark/mc_maze_small_cv.py --combine f0.jsonl f1.jsonl f2.jsonl
 """
 
 from __future__ import annotations
@@ -130,6 +136,39 @@ def run_seed(args: argparse.Namespace, overrides: dict, seed: int, tmp: Path) ->
     return out
 
 
+def run_fold(args: argparse.Namespace, overrides: dict, seed: int, tmp: Path) -> dict[str, Any]:
+    """Fit and score fold ``args.only_fold`` of ``seed`` alone (no full fit): one row for ``--combine``."""
+    task = make_task(args.task)
+    inputs, _ = task.prepare()
+    test = fold_trials(inputs.n_train, args.folds, args.fold_order)[args.only_fold]
+    fin = cv_fold(inputs, test)
+    t0 = time.perf_counter()
+    sub, model = fit_predict(args.model, task.info.preset_family, overrides, seed, fin, tmp / f"s{seed}")
+    scores = fold_scores(sub, fold_targets(inputs, test, fin), getattr(model.config, "content_dim", None))
+    return {"seed": seed, "fold": args.only_fold, "folds": args.folds, "fold order": args.fold_order,
+            "fit info": getattr(model, "fit_info", {}), "wall s": round(time.perf_counter() - t0, 1),
+            **{f"cv {k}": v for k, v in scores.items()}}
+
+
+def combine(files: list[Path]) -> None:
+    """Mean of the fold rows of each seed, then mean and sd over seeds; refuses an incomplete set of folds."""
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines() if line.startswith("{")]
+    by_seed: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_seed.setdefault(row["seed"], []).append(row)
+    for seed, seed_rows in sorted(by_seed.items()):
+        if sorted(r["fold"] for r in seed_rows) != list(range(seed_rows[0]["folds"])):
+            raise SystemExit(f"seed {seed}: folds {sorted(r['fold'] for r in seed_rows)} of "
+                             f"{seed_rows[0]['folds']}; expected each fold once")
+    keys = [k for k in rows[0] if k.startswith("cv ")]
+    for key in keys:
+        means = np.array([np.mean([r[key] for r in seed_rows]) for seed_rows in by_seed.values()])
+        folds = {seed: [round(r[key], 4) for r in sorted(seed_rows, key=lambda r: r["fold"])]
+                 for seed, seed_rows in sorted(by_seed.items())}
+        sd = means.std(ddof=1) if len(means) > 1 else 0.0
+        print(f"  {key:55s} {means.mean():8.4f} +- {sd:.4f}   per seed, per fold: {folds}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="mc_maze_small_val")
@@ -138,8 +177,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--fold-order", choices=("every", "block"), default="every")
     parser.add_argument("--set", dest="sets", nargs="*", default=[])
+    parser.add_argument("--only-fold", type=int, default=None, help="fit and score this fold only (no full fit)")
+    parser.add_argument("--combine", type=Path, nargs="+", help="combine --only-fold outputs; nothing is fitted")
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine)
+        return
     overrides = parse_set_options(args.sets)
+    if args.only_fold is not None:
+        if not 0 <= args.only_fold < args.folds:
+            parser.error(f"--only-fold expects 0..{args.folds - 1}, got {args.only_fold}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in args.seeds:
+                print(json.dumps(run_fold(args, overrides, seed, Path(tmp))), flush=True)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         runs = []
         for seed in args.seeds:
