@@ -44,6 +44,8 @@ class NDTModel(Model):
         self.config.validate()
         self.torch_device = resolve_device(device)
         self.net: Any = None
+        self.nets: list[Any] = []  # ensemble members (``net`` is the first)
+        self.summaries: list[Any] = []
         self.layout: Layout | None = None
         self.summary: Any = None
         #: Optional ``callback(epoch, train_loss, val_loss_or_None)`` called after every epoch.
@@ -56,23 +58,17 @@ class NDTModel(Model):
     def fit(self, inputs: TaskInputs) -> None:
         import torch
 
-        from nbench.baselines.ndt.progress import training_progress
-        from nbench.baselines.ndt.train import Trainer
-
         _check_inputs(inputs)
         set_threads()
         self.layout = Layout.of(inputs)
         self.max_spikes = max_spikes_of(inputs)
         targets = training_targets(inputs, self.layout)
-        fingerprint = self._fingerprint(targets)
-        # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
-        budget = training_progress(self.config.max_epochs, "NDT", self.torch_device.type)
-        with torch.random.fork_rng(devices=[]), budget as progress:
-            trainer = Trainer(self.config, self.layout, self.max_spikes, targets, self.seed, self.torch_device,
-                              self.workdir, fingerprint)
-            self.net = trainer.model
-            started = time.perf_counter()
-            self.summary = trainer.run(callback=self.epoch_callback, progress=progress)
+        size = self.config.ensemble
+        started = time.perf_counter()
+        self.nets = []  # filled at the end: while a member trains, rates() are that member's (epoch callbacks)
+        members = [self._fit_member(targets, member) for member in range(size)]
+        self.nets, self.summaries = [net for net, _ in members], [summary for _, summary in members]
+        self.net, self.summary = self.nets[0], self.summaries[0]
         self.device = str(self.torch_device)
         self.fit_info = {
             "epochs": self.summary.epochs, "best_epoch": self.summary.best_epoch,
@@ -80,6 +76,35 @@ class NDTModel(Model):
             "best_val_co_bps": self.summary.best_val_co_bps, "stopped_early": self.summary.stopped_early,
             "resumed_from_epoch": self.summary.resumed_from_epoch, "device": self.device,
             "torch_threads": torch.get_num_threads(), "train_seconds": round(time.perf_counter() - started, 3)}
+        if size > 1:
+            self.fit_info["members"] = [
+                {"seed": self.member_seed(k), "epochs": m.epochs, "best_epoch": m.best_epoch,
+                 "best_masked_val_nll": m.best_val_nll, "best_val_co_bps": m.best_val_co_bps}
+                for k, m in enumerate(self.summaries)]
+
+    def member_seed(self, member: int) -> int:
+        """Seed of ensemble member ``member``: ``seed * ensemble + member``, so different run seeds never share
+        a member (a single model, ``ensemble`` 1, keeps the run's seed)."""
+        return self.seed * self.config.ensemble + member
+
+    def _fit_member(self, targets: np.ndarray, member: int) -> tuple[Any, Any]:
+        """Train one member (its own seed, held-back split and checkpoint folder); its net and fit summary."""
+        import torch
+
+        from nbench.baselines.ndt.progress import training_progress
+        from nbench.baselines.ndt.train import Trainer
+
+        size, seed = self.config.ensemble, self.member_seed(member)
+        workdir = self.workdir if size == 1 or self.workdir is None else Path(self.workdir) / f"member{member}"
+        label = "NDT" if size == 1 else f"NDT member {member + 1} of {size}"
+        # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
+        budget = training_progress(self.config.max_epochs, label, self.torch_device.type)
+        with torch.random.fork_rng(devices=[]), budget as progress:
+            trainer = Trainer(self.config, self.layout, self.max_spikes, targets, seed, self.torch_device,
+                              workdir, self._fingerprint(targets, seed))
+            self.net = trainer.model
+            summary = trainer.run(callback=self.epoch_callback, progress=progress)
+        return trainer.model, summary
 
     def predict(self, inputs: TaskInputs) -> Submission:
         if self.net is None or self.layout is None:
@@ -98,7 +123,7 @@ class NDTModel(Model):
 
         Only ``heldin`` (trials x bins x held-in neurons) reaches the network; held-out channels and forward
         bins are zeros. With ``inference_mask_passes`` K >= 2, each held-in rate comes from the pass that
-        zero-masked its bin (see :class:`NDTConfig`).
+        zero-masked its bin (see :class:`NDTConfig`). An ensemble's rates are the mean of its members' rates.
         """
         import torch
 
@@ -107,18 +132,21 @@ class NDTModel(Model):
         lay = self.layout
         counts = torch.from_numpy(heldin_counts(heldin, self.max_spikes))
         passes = self.config.inference_mask_passes
-        self.net.eval()
-        with torch.inference_mode():
-            rates = unmasked_rates(self.net, counts, lay, self.torch_device, batch_size)
-            for k in range(passes):
-                masked = counts.clone()
-                masked[:, k::passes] = 0
-                pass_rates = unmasked_rates(self.net, masked, lay, self.torch_device, batch_size)
-                rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
-        return rates.numpy()
+        total = None
+        for net in self.nets or [self.net]:
+            net.eval()
+            with torch.inference_mode():
+                rates = unmasked_rates(net, counts, lay, self.torch_device, batch_size)
+                for k in range(passes):
+                    masked = counts.clone()
+                    masked[:, k::passes] = 0
+                    pass_rates = unmasked_rates(net, masked, lay, self.torch_device, batch_size)
+                    rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
+            total = rates if total is None else total + rates
+        return (total / len(self.nets or [self.net])).numpy()
 
-    def _fingerprint(self, targets: np.ndarray) -> str:
-        blob = json.dumps({"config": config_to_dict(self.config), "seed": self.seed,
+    def _fingerprint(self, targets: np.ndarray, seed: int) -> str:
+        blob = json.dumps({"config": config_to_dict(self.config), "seed": seed,
                            "layout": self.layout.__dict__, "max_spikes": self.max_spikes}, sort_keys=True)
         digest = hashlib.sha256(blob.encode())
         digest.update(np.ascontiguousarray(targets).tobytes())

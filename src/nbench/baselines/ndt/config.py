@@ -59,6 +59,10 @@ class NDTConfig:
         the held-back trials (the authors' choice), or ``"co_bps"``, the highest co-smoothing bits/spike of
         their held-out neurons predicted from unmasked held-in input, as at evaluation (the NLB-era choice
         for small datasets; needs held-out neurons).
+    ensemble
+        Number of independently trained members whose rates are averaged (the NLB-era small-data recipe
+        averaged several models). Member k trains with seed ``seed * ensemble + k`` and its own held-back split;
+        1 is a single model with the run's seed.
     checkpoint_interval
         Save a resumable checkpoint every this many epochs (and at every validation improvement).
     train_precision
@@ -105,6 +109,7 @@ class NDTConfig:
     train_precision: str = "float32"
     inference_mask_passes: int = 0
     select_by: str = field(default="masked_nll", metadata=OMIT_AT_DEFAULT)
+    ensemble: int = field(default=1, metadata=OMIT_AT_DEFAULT)
 
     def validate(self, n_neurons: int | None = None) -> None:
         """Raise :class:`ConfigError` (one line) for inconsistent values."""
@@ -113,7 +118,7 @@ class NDTConfig:
         _check(self.lr_schedule in SCHEDULES, "lr_schedule", f"one of {SCHEDULES}", self.lr_schedule)
         _check(self.select_by in SELECTIONS, "select_by", f"one of {SELECTIONS}", self.select_by)
         for key in ("num_layers", "num_heads", "hidden_size", "batch_size", "max_epochs", "val_interval",
-                    "mask_max_span", "checkpoint_interval"):
+                    "mask_max_span", "checkpoint_interval", "ensemble"):
             _check(getattr(self, key) >= 1, key, ">= 1", getattr(self, key))
         _check(self.embedding == "identity" or self.embed_dim >= 1, "embed_dim", ">= 1", self.embed_dim)
         for key in ("dropout", "dropout_rates", "dropout_embedding", "mask_token_ratio", "mask_random_ratio"):
