@@ -3,6 +3,7 @@ is a one-line error."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,20 @@ def test_item13_damaged_checkpoint_then_fresh(tmp_path: Path, capsys: pytest.Cap
     (path,) = (tmp_path / "lorenz" / "ndt").glob("*.json")  # one record per run key: the refit replaced it
     record = load_record(path)
     assert record.status == "ok" and record.model["fit_info"]["resumed_from_epoch"] is None
+
+
+@pytest.mark.parametrize(("requested", "expected"), [(None, 2), ("1", 1)])
+def test_run_uses_the_declared_threads_unless_the_user_sets_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requested: str | None, expected: int) -> None:
+    """NDT declares 2 threads; a user's NBENCH_NUM_THREADS (1 on a shared machine) wins over it."""
+    if requested is None:
+        monkeypatch.delenv("NBENCH_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("NBENCH_NUM_THREADS", requested)
+    data_dir = import_tiny_task(tmp_path)
+    argv = ["run", "--task", "tiny", "--model", "ndt", "--device", "cpu", "--data-dir", str(data_dir), "--out",
+            str(tmp_path / "runs"), *SHORT]
+    assert _run(argv) == 0
+    (path,) = list((tmp_path / "runs" / "tiny" / "ndt").glob("*.json"))
+    assert load_record(path).model["fit_info"]["torch_threads"] == expected
+    assert os.environ.get("NBENCH_NUM_THREADS") == requested, "the setting is restored after the run"

@@ -3,7 +3,8 @@
 A :class:`Job` names a module-level function and its arguments, so any executor can run it: in this process
 (serial) or in a Ray worker. The function returns a JSON-able document (a run record as a dict); the process that
 drives the sweep stores it. Every executor runs a job through :func:`call_limited`, with the model's declared
-thread count, so a run's numbers do not depend on where it ran.
+thread count, so a run's numbers do not depend on where it ran; a user's ``NBENCH_NUM_THREADS`` (e.g. 1 on a
+shared machine) overrides it, as everywhere in nbench.
 """
 
 from __future__ import annotations
@@ -58,11 +59,17 @@ class Job:
 
 @contextlib.contextmanager
 def limited_threads(n: int) -> Iterator[None]:
-    """BLAS/OpenMP thread pools and torch (``NBENCH_NUM_THREADS``) limited to ``n`` threads inside the block."""
+    """BLAS/OpenMP thread pools and torch (``NBENCH_NUM_THREADS``) limited to ``n`` threads inside the block,
+    or to the user's ``NBENCH_NUM_THREADS`` when it is set."""
     from threadpoolctl import threadpool_limits
 
     before = os.environ.get("NBENCH_NUM_THREADS")
-    os.environ["NBENCH_NUM_THREADS"] = str(n)
+    requested = (before or "").strip()
+    if not requested:
+        os.environ["NBENCH_NUM_THREADS"] = str(n)
+    elif requested.isdigit() and int(requested) >= 1:
+        n = int(requested)
+    # (an invalid value stays set: the model's set_threads() reports it in one line)
     try:
         with threadpool_limits(limits=n):
             yield
