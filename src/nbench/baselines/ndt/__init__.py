@@ -15,7 +15,16 @@ import numpy as np
 
 from nbench.baselines.base import Model, Resources, config_to_dict
 from nbench.baselines.ndt.config import NDTConfig, preset_config
-from nbench.baselines.ndt.data import Layout, heldin_counts, max_spikes_of, split_rates, training_targets
+from nbench.baselines.ndt.data import (
+    Layout,
+    coarsen_inputs,
+    heldin_counts,
+    max_spikes_of,
+    split_rates,
+    spread_rates,
+    sum_bins,
+    training_targets,
+)
 from nbench.baselines.training import resolve_device, set_threads
 from nbench.errors import ValidationError
 from nbench.extras import require
@@ -46,7 +55,9 @@ class NDTModel(Model):
         self.net: Any = None
         self.nets: list[Any] = []  # ensemble members (``net`` is the first)
         self.summaries: list[Any] = []
+        #: Sizes in the task's bins (what ``rates`` returns) and in the network's bins (``bin_factor`` wider).
         self.layout: Layout | None = None
+        self.model_layout: Layout | None = None
         self.summary: Any = None
         #: Optional ``callback(epoch, train_loss, val_loss_or_None)`` called after every epoch.
         self.epoch_callback: Any = None
@@ -61,8 +72,10 @@ class NDTModel(Model):
         _check_inputs(inputs)
         set_threads()
         self.layout = Layout.of(inputs)
-        self.max_spikes = max_spikes_of(inputs)
-        targets = training_targets(inputs, self.layout)
+        wide = coarsen_inputs(inputs, self.config.bin_factor)
+        self.model_layout = Layout.of(wide)
+        self.max_spikes = max_spikes_of(wide)
+        targets = training_targets(wide, self.model_layout)
         size = self.config.ensemble
         started = time.perf_counter()
         self.nets = []  # filled at the end: while a member trains, rates() are that member's (epoch callbacks)
@@ -100,7 +113,7 @@ class NDTModel(Model):
         # Seeding happens inside a forked RNG so that fitting leaves the caller's global torch RNG untouched.
         budget = training_progress(self.config.max_epochs, label, self.torch_device.type)
         with torch.random.fork_rng(devices=[]), budget as progress:
-            trainer = Trainer(self.config, self.layout, self.max_spikes, targets, seed, self.torch_device,
+            trainer = Trainer(self.config, self.model_layout, self.max_spikes, targets, seed, self.torch_device,
                               workdir, self._fingerprint(targets, seed))
             self.net = trainer.model
             summary = trainer.run(callback=self.epoch_callback, progress=progress)
@@ -121,16 +134,17 @@ class NDTModel(Model):
     def rates(self, heldin: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Predicted rates (expected counts per bin) over trial + forward bins and all neurons.
 
-        Only ``heldin`` (trials x bins x held-in neurons) reaches the network; held-out channels and forward
-        bins are zeros. With ``inference_mask_passes`` K >= 2, each held-in rate comes from the pass that
+        Only ``heldin`` (trials x bins x held-in neurons, task bins) reaches the network; held-out channels and
+        forward bins are zeros. With ``bin_factor`` > 1 the network sees summed counts and its rates are spread
+        over the task's bins. With ``inference_mask_passes`` K >= 2, each held-in rate comes from the pass that
         zero-masked its bin (see :class:`NDTConfig`). An ensemble's rates are the mean of its members' rates.
         """
         import torch
 
         from nbench.baselines.ndt.model import unmasked_rates
 
-        lay = self.layout
-        counts = torch.from_numpy(heldin_counts(heldin, self.max_spikes))
+        lay = self.model_layout
+        counts = torch.from_numpy(heldin_counts(sum_bins(heldin, self.config.bin_factor), self.max_spikes))
         passes = self.config.inference_mask_passes
         total = None
         for net in self.nets or [self.net]:
@@ -143,11 +157,11 @@ class NDTModel(Model):
                     pass_rates = unmasked_rates(net, masked, lay, self.torch_device, batch_size)
                     rates[:, k:lay.n_bins:passes, : lay.n_heldin] = pass_rates[:, k:lay.n_bins:passes, : lay.n_heldin]
             total = rates if total is None else total + rates
-        return (total / len(self.nets or [self.net])).numpy()
+        return spread_rates((total / len(self.nets or [self.net])).numpy(), self.config.bin_factor)
 
     def _fingerprint(self, targets: np.ndarray, seed: int) -> str:
         blob = json.dumps({"config": config_to_dict(self.config), "seed": seed,
-                           "layout": self.layout.__dict__, "max_spikes": self.max_spikes}, sort_keys=True)
+                           "layout": self.model_layout.__dict__, "max_spikes": self.max_spikes}, sort_keys=True)
         digest = hashlib.sha256(blob.encode())
         digest.update(np.ascontiguousarray(targets).tobytes())
         return digest.hexdigest()

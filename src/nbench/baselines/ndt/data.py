@@ -7,10 +7,12 @@ forward bins are always zero (the authors' NLB setup), so their true counts can 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from nbench.errors import ConfigError
 from nbench.tasks.base import TaskInputs
 
 
@@ -36,6 +38,36 @@ class Layout:
         has_forward = (inputs.train_spikes_heldin_forward is not None
                        and inputs.train_spikes_heldout_forward is not None)
         return cls(inputs.n_bins, inputs.forward_bins if has_forward else 0, inputs.n_heldin, inputs.n_heldout)
+
+
+def sum_bins(counts: np.ndarray, factor: int) -> np.ndarray:
+    """Counts (trials x bins x neurons) summed over consecutive groups of ``factor`` bins (NaN stays NaN)."""
+    if factor == 1:
+        return counts
+    n_trials, n_bins, n_neurons = counts.shape
+    return counts.reshape(n_trials, n_bins // factor, factor, n_neurons).sum(axis=2)
+
+
+def spread_rates(rates: np.ndarray, factor: int) -> np.ndarray:
+    """Rates of wide bins (trials x bins x neurons) spread evenly over the ``factor`` task bins of each."""
+    return rates if factor == 1 else np.repeat(rates / factor, factor, axis=1)
+
+
+def coarsen_inputs(inputs: TaskInputs, factor: int) -> TaskInputs:
+    """``inputs`` at bins ``factor`` times wider (counts summed); behaviour and spike times, unused, dropped.
+
+    Raises :class:`ConfigError` when the trial or forward window is not a whole number of wide bins.
+    """
+    if factor == 1:
+        return inputs
+    if inputs.n_bins % factor or inputs.forward_bins % factor:
+        raise ConfigError(f"model 'ndt': config key 'bin_factor' expects a divisor of task {inputs.task!r}'s "
+                          f"{inputs.n_bins} trial bins and {inputs.forward_bins} forward bins, got {factor}")
+    wide = {key: None if getattr(inputs, key) is None else sum_bins(getattr(inputs, key), factor)
+            for key in ("train_spikes_heldin", "train_spikes_heldout", "eval_spikes_heldin",
+                        "train_spikes_heldin_forward", "train_spikes_heldout_forward")}
+    return dataclasses.replace(inputs, bin_ms=inputs.bin_ms * factor, train_behavior=None,
+                               train_spike_times=None, eval_spike_times=None, **wide)
 
 
 def training_targets(inputs: TaskInputs, layout: Layout) -> np.ndarray:
