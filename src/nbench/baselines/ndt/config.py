@@ -184,13 +184,13 @@ _NLB: dict[str, dict[str, Any]] = {
     "mc_maze": _NLB_MAZE,
     "mc_maze_large": _NLB_MAZE,
     "mc_maze_medium": _NLB_MAZE,
-    # CPU budget (about an hour at one thread) instead of the authors' 50501 epochs: the maze dropouts (0.5), a
-    # larger LR and smaller batches for its 75-100 training trials, and the weights of the best held-back co-bps
-    # (the masked NLL picks earlier, worse epochs here). Dropout 0.3 over 1000 epochs overfit (val co-bps
-    # 0.028); 0.5 over 2500 epochs is still improving at epoch 2000 (docs/ndt.md, MC_Maze_Small).
+    # CPU budget (about 10 minutes at one thread) instead of the authors' 50501 epochs: the maze dropouts (0.5),
+    # a larger LR and smaller batches for its 75-100 training trials, and the weights of the best held-back co-bps
+    # (the masked NLL picks earlier, worse epochs here). Trained on 20 ms bins at any data bin width: at 5 ms
+    # the same recipe scored eval co-bps 0.119 (3 seeds, an hour each), at 20 ms 0.157 (docs/ndt.md).
     "mc_maze_small": {**_NLB_MAZE, "lr": 2e-3, "batch_size": 16, "warmup_epochs": 50, "max_epochs": 2500,
                       "patience": 2500, "mask_span_ramp_start": 750, "mask_span_ramp_end": 1500,
-                      "select_by": "co_bps"},
+                      "select_by": "co_bps", "model_bin_ms": 20.0},
     "mc_rtt": _NLB_MAZE,
     "dmfc_rsg": {**_NLB_MAZE, "num_layers": 6, "patience": 4000, "context_forward": 140,
                  "context_backward": 140},
@@ -203,17 +203,12 @@ _NLB: dict[str, dict[str, Any]] = {
 
 PRESETS: dict[str, dict[str, Any]] = {**_SYNTHETIC, **_NLB}
 
-# Families whose preset trains on wider bins than the data's (``bin_factor``), and that width in ms: with 75
-# training trials NDT at 5 ms scored eval co-bps 0.119 (3 seeds, an hour each at one thread), at 20 ms 0.157 in
-# a quarter of the time (docs/ndt.md, MC_Maze_Small).
-_MODEL_BIN_MS = {"mc_maze_small": 20.0}
-
 
 def default_config(family: str, bin_ms: float | None = None) -> NDTConfig:
     """The preset of dataset family ``family`` at ``bin_ms``; the authors' generic defaults for other families.
 
     NLB presets give context windows in 5 ms bins; at coarser bins (``mc_maze_20``: 20 ms) they are divided by
-    the ratio of bin widths. A family of ``_MODEL_BIN_MS`` trains on bins of that width (``bin_factor``), at
+    the ratio of bin widths. A preset with ``model_bin_ms`` trains on bins of that width (``bin_factor``), at
     any data bin width that divides it.
     """
     preset = preset_config(family, bin_ms)
@@ -226,8 +221,9 @@ def preset_config(family: str, bin_ms: float | None = None) -> NDTConfig | None:
         return None
     values = dict(PRESETS[family])
     data_bin_ms = bin_ms or 5.0
-    if family in _MODEL_BIN_MS:
-        values["bin_factor"] = max(1, round(_MODEL_BIN_MS[family] / data_bin_ms))
+    model_bin_ms = values.pop("model_bin_ms", None)
+    if model_bin_ms is not None:
+        values["bin_factor"] = max(1, round(model_bin_ms / data_bin_ms))
     # NLB windows are given in 5 ms bins; they count the model's bins.
     factor = data_bin_ms * values.get("bin_factor", 1) / 5.0 if family in _NLB else 1.0
     if factor != 1:

@@ -7,8 +7,7 @@ forward bins are always zero (the authors' NLB setup), so their true counts can 
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -66,8 +65,8 @@ def coarsen_inputs(inputs: TaskInputs, factor: int) -> TaskInputs:
     wide = {key: None if getattr(inputs, key) is None else sum_bins(getattr(inputs, key), factor)
             for key in ("train_spikes_heldin", "train_spikes_heldout", "eval_spikes_heldin",
                         "train_spikes_heldin_forward", "train_spikes_heldout_forward")}
-    return dataclasses.replace(inputs, bin_ms=inputs.bin_ms * factor, train_behavior=None,
-                               train_spike_times=None, eval_spike_times=None, **wide)
+    return replace(inputs, bin_ms=inputs.bin_ms * factor, train_behavior=None, train_spike_times=None,
+                   eval_spike_times=None, **wide)
 
 
 def training_targets(inputs: TaskInputs, layout: Layout) -> np.ndarray:
