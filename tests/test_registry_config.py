@@ -96,3 +96,24 @@ def test_set_options_and_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config_file(tmp_path / "missing.yaml")
     assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
+
+
+def test_a_preset_keyed_by_the_task_name_comes_before_the_family_preset() -> None:
+    from nbench.baselines.smoothing import SmoothingConfig, SmoothingModel
+    from nbench.runner import RunSpec, plan
+
+    class ProtocolSmoothing(SmoothingModel):
+        name = "protocol_smoothing"
+
+        @classmethod
+        def preset(cls, family: str, bin_ms: float | None = None) -> SmoothingConfig | None:
+            if family == "lorenz_rates":
+                return SmoothingConfig(kern_sd_ms=80.0, alpha=0.5)
+            return super().preset(family, bin_ms)
+
+    registry.register_class("models", "protocol_smoothing", ProtocolSmoothing)
+    family_preset = SmoothingModel.preset("lorenz")
+    assert family_preset is not None and family_preset.kern_sd_ms != 80.0
+    assert plan(RunSpec.create("lorenz_rates", "protocol_smoothing")).config == SmoothingConfig(80.0, 0.5)
+    assert plan(RunSpec.create("lorenz", "protocol_smoothing")).config == family_preset
+    assert plan(RunSpec.create("lorenz_rates", "smoothing")).config == family_preset  # none for the name

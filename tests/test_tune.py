@@ -126,6 +126,27 @@ def test_cli_writes_a_config_that_run_accepts(tmp_path: Path, capsys: pytest.Cap
     assert record.model["config"]["kern_sd_ms"] == chosen["kern_sd_ms"]
 
 
+
+class FamilyTask(TinyTask):
+    """rotating_data under a name of its own whose presets are the MC_Maze_Small family's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.info = dataclasses.replace(self.info, name="tiny_maze", family="mc_maze_small")
+
+
+def test_grid_points_start_from_the_preset_run_uses() -> None:
+    registry.register("tasks", "tiny_maze", FamilyTask)
+    preset = SmoothingModel.preset("mc_maze_small", 20.0)
+    assert preset.alpha != SmoothingConfig().alpha  # else this test could not tell the two apart
+    doc = tuning.score_point("smoothing", "tiny_maze", {"kern_sd_ms": 40}, 3, 0, None, None)
+    inputs, _ = rotating_data()
+    [expected] = tuning.cross_validate(SmoothingModel, "mc_maze_small", inputs, {"kern_sd_ms": [40]}, 3,
+                                       bin_ms=20.0)
+    [generic] = tuning.cross_validate(SmoothingModel, "tiny_maze", inputs, {"kern_sd_ms": [40]}, 3)
+    assert doc["fold_scores"] == pytest.approx(expected.fold_scores, rel=1e-12)
+    assert doc["fold_scores"] != pytest.approx(generic.fold_scores, rel=1e-6)
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--grid", "kernel=20,40"], "unknown config key 'kernel'"),
     (["--grid", "alpha"], "expected key=value1,value2"),

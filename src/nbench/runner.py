@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nbench import registry
-from nbench.baselines.base import Capabilities, config_to_dict, uses_fallback
+from nbench.baselines.base import Capabilities, config_to_dict, preset_key, uses_fallback
 from nbench.config import check_seed, config_hash
 from nbench.fitting import check_capabilities, fit_and_predict
 from nbench.provenance import dataset_record, environment, jsonable, peak_memory_mb, task_record
@@ -115,7 +115,8 @@ def plan(spec: RunSpec) -> PlannedRun:
     model_cls = registry.get("models", spec.model)
     caps = getattr(model_cls, "capabilities", Capabilities())
     check_capabilities(task.info, spec.model, caps)
-    config = model_cls.make_config(task.info.preset_family, spec.override_dict(), bin_ms=task.info.bin_ms)
+    family = preset_key(model_cls, task.info.preset_keys, task.info.bin_ms)
+    config = model_cls.make_config(family, spec.override_dict(), bin_ms=task.info.bin_ms)
     config_dict = config_to_dict(config)
     model_cls(config, seed=spec.seed, workdir=None, device=spec.device)  # config and device checked now
     phase = task.resolve_phase(spec.phase)
@@ -149,7 +150,7 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
     planned = spec if isinstance(spec, PlannedRun) else plan(spec)
     spec, task, model_cls, caps = planned.spec, planned.task, planned.model_cls, planned.capabilities
     config, phase, run_key = planned.config, planned.phase, planned.run_key
-    family = task.info.preset_family
+    family = preset_key(model_cls, task.info.preset_keys, task.info.bin_ms)
     if log is not None and uses_fallback(model_cls, family):
         log(f"note: {spec.model} has no preset for dataset family {family or task.info.name!r}; using its generic "
             f"defaults")

@@ -24,6 +24,7 @@ import yaml
 from nbench.errors import ConfigError
 from nbench.metrics.poisson import bits_per_spike
 from nbench.tasks.base import TaskInputs
+from nbench.tasks.info import TaskInfo
 
 #: Default grids. Smoothing: NLB's sweep (kern_sd 30-60 ms, alpha 1e-3..1) widened to 20-100 ms, because
 #: coarser bins and slower latents (synthetic data) can prefer wider kernels.
@@ -104,13 +105,18 @@ def fold_inputs(inputs: TaskInputs, folds: int) -> list[tuple[TaskInputs, np.nda
     return out
 
 
-def cross_validate(model_cls: Any, task_name: str, inputs: TaskInputs, grid: dict[str, list[Any]], folds: int,
-                   seed: int = 0, on_fit: Callable[[], None] | None = None) -> list[GridResult]:
-    """Score every grid point by k-fold co-bps on the training trials; ``on_fit`` is called after each fit."""
+def cross_validate(model_cls: Any, family: str, inputs: TaskInputs, grid: dict[str, list[Any]], folds: int,
+                   seed: int = 0, on_fit: Callable[[], None] | None = None,
+                   bin_ms: float | None = None) -> list[GridResult]:
+    """Score every grid point by k-fold co-bps on the training trials; ``on_fit`` is called after each fit.
+
+    Each point is the model's preset for ``family`` at ``bin_ms`` (as ``nbench run`` builds it) with the point's
+    values applied.
+    """
     splits = fold_inputs(inputs, folds)
     results = []
     for params in grid_points(grid):
-        config = model_cls.make_config(task_name, params)
+        config = model_cls.make_config(family, params, bin_ms=bin_ms)
         scores = []
         for sub, truth in splits:
             model = model_cls(config, seed=seed)
@@ -128,9 +134,9 @@ def cross_validate(model_cls: Any, task_name: str, inputs: TaskInputs, grid: dic
 _INPUTS: dict[tuple[str, ...], TaskInputs] = {}
 
 
-def _training_inputs(task_name: str, phase: str | None, data_dir: str | None) -> TaskInputs:
-    """The task's inputs of ``phase``, kept for the next grid point of the same task, version, data and phase
-    (every grid point of a tuning run in one process shares them)."""
+def _training_inputs(task_name: str, phase: str | None, data_dir: str | None) -> tuple[TaskInputs, TaskInfo]:
+    """The task's inputs of ``phase`` and its info, kept for the next grid point of the same task, version,
+    data and phase (every grid point of a tuning run in one process shares them)."""
     from nbench.data.cache import data_dir as resolve_data_dir
     from nbench.tasks import make_task
 
@@ -140,17 +146,20 @@ def _training_inputs(task_name: str, phase: str | None, data_dir: str | None) ->
     if key not in _INPUTS:
         _INPUTS.clear()
         _INPUTS[key], _ = task.prepare(phase)
-    return _INPUTS[key]
+    return _INPUTS[key], task.info
 
 
 def score_point(model_name: str, task_name: str, params: dict[str, Any], folds: int, seed: int,
                 phase: str | None, data_dir: str | None) -> dict[str, Any]:
     """One grid point's k-fold co-bps, as a JSON document (a job of ``nbench tune``; NaN scores are null)."""
     from nbench import registry
+    from nbench.baselines.base import preset_key
 
-    inputs = _training_inputs(task_name, phase, data_dir)
+    inputs, info = _training_inputs(task_name, phase, data_dir)
     model_cls = registry.get("models", model_name)
-    [result] = cross_validate(model_cls, task_name, inputs, {k: [v] for k, v in params.items()}, folds, seed)
+    family = preset_key(model_cls, info.preset_keys, info.bin_ms)
+    [result] = cross_validate(model_cls, family, inputs, {k: [v] for k, v in params.items()}, folds, seed,
+                              bin_ms=info.bin_ms)
     return {"status": "ok", "params": params,
             "fold_scores": [None if math.isnan(v) else float(v) for v in result.fold_scores]}
 

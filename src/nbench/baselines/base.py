@@ -171,3 +171,9 @@ def uses_fallback(model_cls: type[Model], family: str) -> bool:
     """True when the model has presets for some families but none for ``family`` (generic defaults are used)."""
     has_presets = model_cls.preset.__func__ is not Model.preset.__func__  # type: ignore[attr-defined]
     return has_presets and model_cls.preset(family) is None
+
+
+def preset_key(model_cls: type[Model], keys: Sequence[str], bin_ms: float | None = None) -> str:
+    """The first of ``keys`` (a task's :attr:`~nbench.tasks.info.TaskInfo.preset_keys`) the model has a preset
+    for, else the last one (the dataset family, whose generic defaults apply)."""
+    return next((key for key in keys if model_cls.preset(key, bin_ms) is not None), keys[-1])

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from nbench import registry, tuning
+from nbench.baselines.base import preset_key
 from nbench.cli.display import console, err_console
 from nbench.cli.outputs import check_outputs
 from nbench.config import check_seed
@@ -58,7 +59,9 @@ def tune(task: str, model: str, folds: int, grid_pairs: tuple[str, ...], phase: 
     grid = tuning.parse_grid(grid_pairs) if grid_pairs else tuning.DEFAULT_GRIDS.get(model)
     if not grid:
         raise ConfigError(f"model {model!r} has no default grid; give one with --grid KEY=V1,V2,...")
-    model_cls.make_config(task, {k: v[0] for k, v in grid.items() if v})  # unknown keys fail before any work
+    family = preset_key(model_cls, task_obj.info.preset_keys, task_obj.info.bin_ms)
+    # Unknown keys and bad values fail before any work, on the preset `nbench run` would use.
+    model_cls.make_config(family, {k: v[0] for k, v in grid.items() if v}, bin_ms=task_obj.info.bin_ms)
     grid = tuning.drop_invalid_kernels(grid, task_obj.info.bin_ms)
     if any(not values for values in grid.values()):
         raise ConfigError(f"--grid: no usable values for {[k for k, v in grid.items() if not v]}")

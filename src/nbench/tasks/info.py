@@ -121,7 +121,7 @@ class TaskInfo:
         The metrics the scorer computes (ids of :data:`nbench.metrics.METRICS`), in display order.
     family
         Dataset family that model presets are keyed by (``"mc_maze_small"`` for both bin sizes); ``""`` means
-        the dataset name.
+        the dataset name. A preset keyed by the task's own name comes first (:attr:`preset_keys`).
     pin
         Dataset pin (source, id, version, file digests), or None where the data are the user's own.
     citation
@@ -163,6 +163,12 @@ class TaskInfo:
     @property
     def preset_family(self) -> str:
         return self.family or self.dataset
+
+    @property
+    def preset_keys(self) -> tuple[str, ...]:
+        """Keys a model's presets are looked up by, most specific first: the task's name (a preset for one
+        protocol, e.g. ``lorenz_rates``), then its dataset family."""
+        return tuple(dict.fromkeys((self.name, self.preset_family)))
 
     @property
     def scores_rates(self) -> bool:
