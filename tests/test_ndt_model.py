@@ -91,6 +91,8 @@ def test_presets_nbench_choices_regression() -> None:
     lorenz, chaotic = default_config("lorenz"), default_config("chaotic_rnn")
     assert (chaotic.pre_norm, chaotic.fixup_init, chaotic.lr_schedule) == (True, True, "cosine")
     assert lorenz.max_epochs == 500 and chaotic.max_epochs == 400
+    rates = default_config("lorenz_rates")  # the paper's protocol: the lorenz recipe, a longer cosine
+    assert rates == dataclasses.replace(lorenz, max_epochs=800, patience=800)
 
 
 def test_bad_config_is_one_line_error() -> None:

@@ -17,7 +17,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("forward prediction", ("fp-bps", "fp-bps per neuron")),
     ("behavior", ("vel R2", "tp corr")),
     ("PSTH", ("psth R2",)),
-    ("rate recovery", ("rate R2 heldout", "rate R2 heldin")),
+    ("rate recovery", ("rate R2", "rate R2 heldout", "rate R2 heldin")),
 )
 OTHER_FAMILY = "other metrics"
 #: Behaviour metrics named by a task's behaviour spec (``choice accuracy (decoded)``, ``whisker R2 (predicted)``).
