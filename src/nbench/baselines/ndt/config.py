@@ -172,7 +172,8 @@ _SYNTHETIC: dict[str, dict[str, Any]] = {
                     "max_epochs": 400, "patience": 400},
 }
 # The paper's protocol (every neuron observed) on Lorenz: the same recipe with a longer cosine, which took the
-# rate R2 of seeds 0 / 2 from 0.913 / 0.904 (500 epochs) to 0.922 / 0.918 (800 epochs; docs/ndt.md).
+# rate R2 of seeds 0-2 from 0.913 / 0.910 / 0.904 (500 epochs) to 0.922 / 0.923 / 0.918 (800 epochs;
+# docs/ndt.md).
 _SYNTHETIC["lorenz_rates"] = {**_SYNTHETIC["lorenz"], "max_epochs": 800, "patience": 800}
 
 # NLB presets (configs/mc_maze*.yaml, mc_rtt.yaml, area2_bump.yaml, dmfc_rsg.yaml). Values the authors left to
