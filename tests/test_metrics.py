@@ -331,8 +331,9 @@ def test_item23_shipped_records_intervals_contain_their_values() -> None:
                 assert value.ci95[0] <= value.value <= value.ci95[1], (record.task["name"], record.model["name"],
                                                                        record.seed, name, value)
     # 40 synthetic records (mean_rate, smoothing, GPFA, Swap-VAE, MtM, MtM-temporal x 3 seeds x 2 tasks, NDT
-    # lorenz seeds 0-2 and chaotic_rnn seed 0) with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each
-    assert len(records) == 43 and checked == 40 * 6 + 3 * 2
+    # lorenz seeds 0-2 and chaotic_rnn seed 0) with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each,
+    # 3 NDT lorenz_rates records with 1 (rate R2)
+    assert len(records) == 46 and checked == 40 * 6 + 3 * 2 + 3 * 1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
