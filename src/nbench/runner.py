@@ -90,6 +90,7 @@ class PlannedRun:
     phase: str
     task_meta: dict[str, Any]
     run_key: str
+    preset_key: str  # the task name or family whose preset the config starts from
 
     @property
     def model_meta(self) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def plan(spec: RunSpec) -> PlannedRun:
     pin = task.info.pin
     run_key = make_run_key(task_meta, pin.version if pin else None, spec.model, config_hash(config_dict),
                            spec.seed)
-    return PlannedRun(spec, task, model_cls, caps, config, config_dict, phase, task_meta, run_key)
+    return PlannedRun(spec, task, model_cls, caps, config, config_dict, phase, task_meta, run_key, family)
 
 
 def run(spec: RunSpec | PlannedRun, out_dir: str | Path | None = None, invocation: str | None = None,
@@ -150,7 +151,7 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
     planned = spec if isinstance(spec, PlannedRun) else plan(spec)
     spec, task, model_cls, caps = planned.spec, planned.task, planned.model_cls, planned.capabilities
     config, phase, run_key = planned.config, planned.phase, planned.run_key
-    family = preset_key(model_cls, task.info.preset_keys, task.info.bin_ms)
+    family = planned.preset_key
     if log is not None and uses_fallback(model_cls, family):
         log(f"note: {spec.model} has no preset for dataset family {family or task.info.name!r}; using its generic "
             f"defaults")
