@@ -8,11 +8,16 @@ line scores the checkpoint the fit itself selected (masked validation NLL or hel
 which is what ``nbench run`` reports. Scoring the current weights uses no random numbers, so the training is the
 same as without the curve. Each point is appended to ``--out`` (JSON lines) as soon as it is measured.
 
+``--sweep FILE --sweep-out DIR`` records the curve of every NDT fit that ``nbench sweep FILE --out DIR
+--train-committed`` trains (one task per sweep file), so the committed predictions and their curve come from the
+same training.
+
 Usage::
 
     NBENCH_NUM_THREADS=1 python benchmark/ndt_curve.py --task lorenz_rates --seed 0 --every 50 --out c.jsonl
     python benchmark/ndt_curve.py --task chaotic_rnn_rates --set max_epochs=800 --every 25 --out c.jsonl
     python benchmark/ndt_curve.py --table c0.jsonl c1.jsonl   # one table from earlier runs
+    NBENCH_NUM_THREADS=1 python benchmark/ndt_curve.py --sweep s0.yaml --sweep-out runs --every 50 --out c.jsonl
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from bench_common import load_average
 
+from nbench.baselines.base import preset_key
 from nbench.baselines.ndt import NDTModel
 from nbench.config import parse_set_options
 from nbench.scoring import score_group
@@ -71,7 +77,7 @@ def run_curve(task: str, seed: int, overrides: dict[str, Any], every: int, out: 
     prepared = make_task(task)
     inputs, targets = prepared.prepare()
     info = prepared.info
-    config = NDTModel.make_config(info.preset_family, overrides, bin_ms=info.bin_ms)
+    config = NDTModel.make_config(preset_key(NDTModel, info.preset_keys, info.bin_ms), overrides, bin_ms=info.bin_ms)
     model = NDTModel(config, seed=seed, workdir=None, device="cpu")
     meta = {"task": task, "seed": seed, "overrides": overrides}
     recorder = model.epoch_callback = CurveRecorder(model, inputs, targets, every, out, meta)
@@ -81,6 +87,33 @@ def run_curve(task: str, seed: int, overrides: dict[str, Any], every: int, out: 
                     "fit wall s": round(time.perf_counter() - wall, 1), "torch threads": torch.get_num_threads(),
                     "load at start": load, "load at end": load_average(),
                     **evaluation_metrics(model, inputs, targets)})
+
+
+def run_sweep_with_curves(sweep_file: Path, out_dir: Path, every: int, out: Path) -> None:
+    """``nbench sweep SWEEP_FILE --out OUT_DIR --train-committed`` with a :class:`CurveRecorder` on each NDT fit."""
+    import torch
+    import yaml
+
+    from nbench.cli import main as cli_main
+
+    tasks = yaml.safe_load(sweep_file.read_text()).get("tasks") or []
+    if len(tasks) != 1:
+        raise SystemExit(f"{sweep_file}: key 'tasks' expects exactly one task for --sweep, got {tasks!r}")
+    inputs, targets = make_task(tasks[0]).prepare()
+    plain_fit = NDTModel.fit
+
+    def fit_with_curve(model: NDTModel, fit_inputs: Any) -> None:
+        meta = {"task": tasks[0], "seed": model.seed, "overrides": {}, "sweep": str(sweep_file)}
+        recorder = model.epoch_callback = CurveRecorder(model, inputs, targets, every, out, meta)
+        wall, load = time.perf_counter(), load_average()
+        plain_fit(model, fit_inputs)
+        recorder.write({"point": "selected", "epoch": model.summary.best_epoch, "epochs": model.summary.epochs,
+                        "fit wall s": round(time.perf_counter() - wall, 1), "torch threads": torch.get_num_threads(),
+                        "load at start": load,
+                        "load at end": load_average(), **evaluation_metrics(model, inputs, targets)})
+
+    NDTModel.fit = fit_with_curve  # type: ignore[method-assign]
+    cli_main(["sweep", str(sweep_file), "--out", str(out_dir), "--train-committed"])
 
 
 def print_table(files: list[Path], metric: str | None) -> None:
@@ -108,10 +141,17 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=50, help="epochs between curve points")
     parser.add_argument("--out", type=Path, help="JSON-lines file the points are appended to")
     parser.add_argument("--table", nargs="+", type=Path, help="only print the curves of these files")
+    parser.add_argument("--sweep", type=Path, help="record the curves of this sweep file's NDT fits")
+    parser.add_argument("--sweep-out", type=Path, help="the sweep's --out folder")
     parser.add_argument("--metric", help="metric of --table [default: rate R2, else co-bps]")
     args = parser.parse_args()
     if args.table:
         print_table(args.table, args.metric)
+        return
+    if args.sweep:
+        if args.sweep_out is None or args.out is None:
+            parser.error("--sweep needs --sweep-out and --out")
+        run_sweep_with_curves(args.sweep, args.sweep_out, args.every, args.out)
         return
     if not args.task or args.out is None or args.every < 1:
         parser.error("a curve needs --task, --out and --every >= 1")
