@@ -172,30 +172,12 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
         made[0] += 1
         return model
 
-    scorer = TaskScorer()
-    submissions: dict[str, Submission] = {}
-    scored_arrays: dict[str, Submission] = {}
-    scoring_s = [0.0]
-    source = f"model {spec.model!r} output"
-
-    def take(view: View, inputs: TaskInputs, predicted: Submission) -> None:
-        """Check and score one view's predictions as soon as they exist."""
-        begun = time.perf_counter()
-        targets = view.targets
-        group_spec = spec_from_targets(targets, inputs)
-        sub = predicted.as_float32()
-        # Views of multi-query tasks keep only what they score; single views keep NLB's full layout.
-        sub = validate_submission(sub if prepared.single else trimmed(sub, group_spec), group_spec, source=source)
-        submissions[view.group] = sub
-        scored_arrays[view.group] = trimmed(sub, group_spec) if prepared.single else sub  # trimmed already
-        scorer.add(ScoredView(view.query.session, view.query.name, sub, targets))
-        scoring_s[0] += time.perf_counter() - begun
-
-    fitted = fit_and_predict(prepared, make_model, caps, take, log)
+    collected = _Collector(spec.model, prepared.single)
+    fitted = fit_and_predict(prepared, make_model, caps, collected.take, log)
     t1 = time.perf_counter()
-    scored = scorer.result()
+    scored = collected.scorer.result()
     t2 = time.perf_counter()
-    score_s = scoring_s[0] + (t2 - t1)
+    score_s = collected.scoring_s + (t2 - t1)
     record = Record(
         run_id=new_run_id(), run_key=run_key, created=utc_now(), status="ok", kind="run", task=planned.task_meta,
         dataset=dataset_record(first), seed=spec.seed, **scored.record_fields(),
@@ -207,7 +189,32 @@ def _run(spec: RunSpec | PlannedRun, out_dir: str | Path | None, invocation: str
     )
     path = write_record(record, out_dir) if out_dir is not None else None
     timings = {"fit": fitted.fit_s, "predict": fitted.predict_s, "score": score_s}
-    return RunResult(record, submissions, path, timings, scored_arrays)
+    return RunResult(record, collected.submissions, path, timings, collected.scored_arrays)
+
+
+class _Collector:
+    """Checks and scores each view's predictions as soon as they exist (``take``), keeping what the run returns."""
+
+    def __init__(self, model_name: str, single_view: bool) -> None:
+        self.source, self.single_view = f"model {model_name!r} output", single_view
+        self.scorer = TaskScorer()
+        self.submissions: dict[str, Submission] = {}
+        self.scored_arrays: dict[str, Submission] = {}
+        self.scoring_s = 0.0
+
+    def take(self, view: View, inputs: TaskInputs, predicted: Submission) -> None:
+        begun = time.perf_counter()
+        targets = view.targets
+        group_spec = spec_from_targets(targets, inputs)
+        sub = predicted.as_float32()
+        # Views of multi-query tasks keep only what they score; single views keep NLB's full layout.
+        if not self.single_view:
+            sub = trimmed(sub, group_spec)
+        sub = validate_submission(sub, group_spec, source=self.source)
+        self.submissions[view.group] = sub
+        self.scored_arrays[view.group] = trimmed(sub, group_spec) if self.single_view else sub  # trimmed already
+        self.scorer.add(ScoredView(view.query.session, view.query.name, sub, targets))
+        self.scoring_s += time.perf_counter() - begun
 
 
 def _sizes(prepared: PreparedTask) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from nbench.submission import Submission, write_submission
 if TYPE_CHECKING:
     from nbench.runs.execute import Summary
     from nbench.runs.jobs import Job
+    from nbench.runs.store import KeyedStore
 
 DEFAULT_OUT = "nbench-results"
 
@@ -96,13 +98,22 @@ def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: s
                        predictions={}, record_data_errors=False)
     outputs = RunOutputs(save_submission, report_dir, several=len(seeds) > 1, data_dir=data_dir,
                          targets_path=targets_path)
+    _show_results(planned.jobs, summary, store, outputs, lambda key: record_path(out_dir, task, model, key),
+                  as_json=as_json, several=len(seeds) > 1)
+    _raise_failures(planned.jobs, summary, store.root)
+
+
+def _show_results(jobs: list[Job], summary: Summary, store: KeyedStore, outputs: RunOutputs,
+                  path_of: Callable[[str], Path], as_json: bool, several: bool) -> None:
+    """Each finished seed's record (a table, or JSON), after writing its ``--save-submission`` / ``--report``
+    files."""
     shown = []
-    for job in planned.jobs:
+    for job in jobs:
         document = None if job.key in summary.errors else store.read(job.folder, job.key)
         if document is None:
             continue
         record = Record.from_dict(document)
-        path = record_path(out_dir, task, model, job.key)
+        path = path_of(job.key)
         written = outputs.write(record, summary.predictions.get(job.key))
         if as_json:
             shown.append({**record_json(record, path), **written})
@@ -112,8 +123,7 @@ def run(task: str, model: str, seed: int | None, seed_list: str | None, phase: s
             if value is not None:
                 console.print(f"{name}: {value}", soft_wrap=True, highlight=False)
     if as_json and shown:
-        echo_json(shown[0] if len(seeds) == 1 else shown)
-    _raise_failures(planned.jobs, summary, store.root)
+        echo_json(shown if several else shown[0])
 
 
 @dataclass
