@@ -332,8 +332,9 @@ def test_item23_shipped_records_intervals_contain_their_values() -> None:
                                                                        record.seed, name, value)
     # 40 synthetic records (mean_rate, smoothing, GPFA, Swap-VAE, MtM, MtM-temporal x 3 seeds x 2 tasks, NDT
     # lorenz seeds 0-2 and chaotic_rnn seed 0) with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each,
-    # 3 NDT lorenz_rates records with 1 (rate R2)
-    assert len(records) == 46 and checked == 40 * 6 + 3 * 2 + 3 * 1
+    # 23 *_rates records with 1 (rate R2): mean_rate, smoothing, GPFA x 3 seeds x 2 tasks, NDT lorenz_rates seeds
+    # 0-2 and chaotic_rnn_rates seeds 0-1
+    assert len(records) == 66 and checked == 40 * 6 + 3 * 2 + 23 * 1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
