@@ -15,7 +15,7 @@ same training.
 Usage::
 
     NBENCH_NUM_THREADS=1 python benchmark/ndt_curve.py --task lorenz_rates --seed 0 --every 50 --out c.jsonl
-    python benchmark/ndt_curve.py --task chaotic_rnn_rates --set max_epochs=800 --every 25 --out c.jsonl
+    python benchmark/ndt_curve.py --task chaotic_rnn_rates --set max_epochs=1200 --every 25 --out c.jsonl
     python benchmark/ndt_curve.py --table c0.jsonl c1.jsonl   # one table from earlier runs
     NBENCH_NUM_THREADS=1 python benchmark/ndt_curve.py --sweep s0.yaml --sweep-out runs --every 50 --out c.jsonl
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,21 @@ def evaluation_metrics(model: NDTModel, inputs: Any, targets: Any) -> dict[str, 
     return {name: round(value.value, 4) for name, value in scored.items()}
 
 
-def run_curve(task: str, seed: int, overrides: dict[str, Any], every: int, out: Path) -> None:
-    """Fit the preset with a :class:`CurveRecorder`; append the selected checkpoint's scores last."""
+def fit_and_record_selected(model: NDTModel, recorder: CurveRecorder, fit_inputs: Any,
+                            fit: Callable[[NDTModel, Any], None]) -> None:
+    """Fit ``model`` with ``fit``, then append the scores of the checkpoint the fit selected, with its cost."""
     import torch
 
+    wall, load = time.perf_counter(), load_average()
+    fit(model, fit_inputs)
+    recorder.write({"point": "selected", "epoch": model.summary.best_epoch, "epochs": model.summary.epochs,
+                    "fit wall s": round(time.perf_counter() - wall, 1), "torch threads": torch.get_num_threads(),
+                    "load at start": load, "load at end": load_average(),
+                    **evaluation_metrics(model, recorder.inputs, recorder.targets)})
+
+
+def run_curve(task: str, seed: int, overrides: dict[str, Any], every: int, out: Path) -> None:
+    """Fit the preset with a :class:`CurveRecorder`; append the selected checkpoint's scores last."""
     prepared = make_task(task)
     inputs, targets = prepared.prepare()
     info = prepared.info
@@ -81,17 +93,11 @@ def run_curve(task: str, seed: int, overrides: dict[str, Any], every: int, out: 
     model = NDTModel(config, seed=seed, workdir=None, device="cpu")
     meta = {"task": task, "seed": seed, "overrides": overrides}
     recorder = model.epoch_callback = CurveRecorder(model, inputs, targets, every, out, meta)
-    wall, load = time.perf_counter(), load_average()
-    model.fit(inputs)
-    recorder.write({"point": "selected", "epoch": model.summary.best_epoch, "epochs": model.summary.epochs,
-                    "fit wall s": round(time.perf_counter() - wall, 1), "torch threads": torch.get_num_threads(),
-                    "load at start": load, "load at end": load_average(),
-                    **evaluation_metrics(model, inputs, targets)})
+    fit_and_record_selected(model, recorder, inputs, NDTModel.fit)
 
 
 def run_sweep_with_curves(sweep_file: Path, out_dir: Path, every: int, out: Path) -> None:
     """``nbench sweep SWEEP_FILE --out OUT_DIR --train-committed`` with a :class:`CurveRecorder` on each NDT fit."""
-    import torch
     import yaml
 
     from nbench.cli import main as cli_main
@@ -105,12 +111,7 @@ def run_sweep_with_curves(sweep_file: Path, out_dir: Path, every: int, out: Path
     def fit_with_curve(model: NDTModel, fit_inputs: Any) -> None:
         meta = {"task": tasks[0], "seed": model.seed, "overrides": {}, "sweep": str(sweep_file)}
         recorder = model.epoch_callback = CurveRecorder(model, inputs, targets, every, out, meta)
-        wall, load = time.perf_counter(), load_average()
-        plain_fit(model, fit_inputs)
-        recorder.write({"point": "selected", "epoch": model.summary.best_epoch, "epochs": model.summary.epochs,
-                        "fit wall s": round(time.perf_counter() - wall, 1), "torch threads": torch.get_num_threads(),
-                        "load at start": load,
-                        "load at end": load_average(), **evaluation_metrics(model, inputs, targets)})
+        fit_and_record_selected(model, recorder, fit_inputs, plain_fit)
 
     NDTModel.fit = fit_with_curve  # type: ignore[method-assign]
     cli_main(["sweep", str(sweep_file), "--out", str(out_dir), "--train-committed"])
