@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--fold-order", choices=("every", "block"), default="every")
-    parser.add_argument("--set", dest="sets", nargs="*", default=[])
+    parser.add_argument("--set", dest="sets", nargs="*", action="extend", default=[])
     parser.add_argument("--only-fold", type=int, default=None, help="fit and score this fold only (no full fit)")
     parser.add_argument("--combine", type=Path, nargs="+", help="combine --only-fold outputs; nothing is fitted")
     args = parser.parse_args()

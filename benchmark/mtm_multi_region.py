@@ -84,7 +84,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", default=["mtm", "mtm_temporal", "smoothing", "mean_rate"])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="MtM config overrides")
+    parser.add_argument(
+        "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="MtM config overrides")
     parser.add_argument("--out", type=Path, default=Path("mtm-bench"))
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--rows", type=Path, nargs="+", help="only summarise the --json rows of earlier runs")

@@ -138,7 +138,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="key=value config overrides")
+    parser.add_argument(
+        "--set", dest="overrides", nargs="*", action="extend", default=[], help="key=value config overrides")
     parser.add_argument("--every", type=int, default=50, help="epochs between curve points")
     parser.add_argument("--out", type=Path, help="JSON-lines file the points are appended to")
     parser.add_argument("--table", nargs="+", type=Path, help="only print the curves of these files")
