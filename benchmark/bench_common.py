@@ -8,6 +8,7 @@ The load average is printed with every table, because absolute times on a shared
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import statistics
@@ -47,3 +48,10 @@ def headline(times: dict[str, list[float]], ours: str, anchors: list[str]) -> tu
     fastest = min(anchors, key=lambda a: statistics.median(times[a]))
     return statistics.median(times[fastest]) / statistics.median(times[ours]), fastest
 
+
+
+def add_overrides_option(parser: argparse.ArgumentParser, flag: str = "--set", dest: str = "sets",
+                         help: str = "key=value config overrides") -> None:
+    """Add a ``KEY=VALUE ...`` option that may be repeated; every occurrence adds to the list."""
+    # ``extend``: a plain nargs="*" list would keep only the last occurrence, silently.
+    parser.add_argument(flag, dest=dest, nargs="*", action="extend", default=[], metavar="KEY=VALUE", help=help)

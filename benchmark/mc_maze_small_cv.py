@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_common import add_overrides_option
 
 from nbench import registry
 from nbench.config import parse_set_options
@@ -176,7 +177,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--fold-order", choices=("every", "block"), default="every")
-    parser.add_argument("--set", dest="sets", nargs="*", action="extend", default=[])
+    add_overrides_option(parser)
     parser.add_argument("--only-fold", type=int, default=None, help="fit and score this fold only (no full fit)")
     parser.add_argument("--combine", type=Path, nargs="+", help="combine --only-fold outputs; nothing is fitted")
     args = parser.parse_args()

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import load_average
+from bench_common import add_overrides_option, load_average
 
 from nbench.runner import RunSpec, run
 
@@ -84,8 +84,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", default=["mtm", "mtm_temporal", "smoothing", "mean_rate"])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
-    parser.add_argument(
-        "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="MtM config overrides")
+    add_overrides_option(parser, dest="set", help="MtM config overrides")
     parser.add_argument("--out", type=Path, default=Path("mtm-bench"))
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--rows", type=Path, nargs="+", help="only summarise the --json rows of earlier runs")

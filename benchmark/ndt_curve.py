@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_common import load_average
+from bench_common import add_overrides_option, load_average
 
 from nbench.baselines.base import preset_key
 from nbench.baselines.ndt import NDTModel
@@ -138,8 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--set", dest="overrides", nargs="*", action="extend", default=[], help="key=value config overrides")
+    add_overrides_option(parser, dest="overrides")
     parser.add_argument("--every", type=int, default=50, help="epochs between curve points")
     parser.add_argument("--out", type=Path, help="JSON-lines file the points are appended to")
     parser.add_argument("--table", nargs="+", type=Path, help="only print the curves of these files")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_common import add_overrides_option
 
 from nbench.baselines.ndt import NDTModel
 from nbench.baselines.ndt.data import split_rates
@@ -202,8 +203,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="epoch budget of every trial")
     parser.add_argument("--search-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0, help="model seed of every trial")
-    parser.add_argument(
-        "--fixed", nargs="*", action="extend", default=[], help="key=value settings applied to every trial")
+    add_overrides_option(parser, "--fixed", "fixed", "key=value settings applied to every trial")
     parser.add_argument("--out", type=Path, required=True, help="JSON-lines file; finished trials are skipped")
     parser.add_argument("--save-rates", type=Path, help="folder for each trial's rates (trial<N>.npz)")
     parser.add_argument("--ensemble", type=int, help="only ensemble the top N trials of --out (needs --save-rates)")

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_common import add_overrides_option
 
 from nbench import registry
 from nbench.config import parse_set_options
@@ -71,8 +72,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--only-fold", type=int, default=None, help="run one fold only (exploration)")
-    parser.add_argument(
-        "--set", dest="sets", nargs="*", action="extend", default=[], help="POYO config overrides key=value")
+    add_overrides_option(parser, help="POYO config overrides key=value")
     parser.add_argument("--workdir", default=None, help="keep POYO checkpoints here (an interrupted run resumes)")
     args = parser.parse_args()
     poyo_overrides = parse_set_options(args.sets)

@@ -31,6 +31,7 @@ import statistics
 import time
 
 import numpy as np
+from bench_common import add_overrides_option
 
 from nbench.baselines.poyo import POYOModel
 from nbench.config import parse_set_options
@@ -75,8 +76,7 @@ def main() -> None:
     parser.add_argument("--target", default=None, help="session scored (default: the task's first)")
     parser.add_argument("--target-train", type=int, default=16, help="training trials kept in the target session")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the generated reaching sessions")
-    parser.add_argument(
-        "--set", dest="sets", nargs="*", action="extend", default=[], help="POYO config overrides key=value")
+    add_overrides_option(parser, help="POYO config overrides key=value")
     parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=list(ARMS), help="which fits to run")
     args = parser.parse_args()
     values = {**DEFAULTS, **parse_set_options(args.sets)}
