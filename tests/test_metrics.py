@@ -330,11 +330,10 @@ def test_item23_shipped_records_intervals_contain_their_values() -> None:
                 checked += 1
                 assert value.ci95[0] <= value.value <= value.ci95[1], (record.task["name"], record.model["name"],
                                                                        record.seed, name, value)
-    # 40 synthetic records (mean_rate, smoothing, GPFA, Swap-VAE, MtM, MtM-temporal x 3 seeds x 2 tasks, NDT
-    # lorenz seeds 0-2 and chaotic_rnn seed 0) with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each,
-    # 23 *_rates records with 1 (rate R2): mean_rate, smoothing, GPFA x 3 seeds x 2 tasks, NDT lorenz_rates seeds
-    # 0-2 and chaotic_rnn_rates seeds 0-1
-    assert len(records) == 66 and checked == 40 * 6 + 3 * 2 + 23 * 1
+    # 42 synthetic records (mean_rate, smoothing, GPFA, Swap-VAE, MtM, MtM-temporal, NDT x 3 seeds x 2 tasks)
+    # with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each, 23 *_rates records with 1 (rate R2):
+    # mean_rate, smoothing, GPFA x 3 seeds x 2 tasks, NDT lorenz_rates seeds 0-2 and chaotic_rnn_rates seeds 0-1
+    assert len(records) == 68 and checked == 42 * 6 + 3 * 2 + 23 * 1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
