@@ -331,9 +331,9 @@ def test_item23_shipped_records_intervals_contain_their_values() -> None:
                 assert value.ci95[0] <= value.value <= value.ci95[1], (record.task["name"], record.model["name"],
                                                                        record.seed, name, value)
     # 42 synthetic records (mean_rate, smoothing, GPFA, Swap-VAE, MtM, MtM-temporal, NDT x 3 seeds x 2 tasks)
-    # with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each, 23 *_rates records with 1 (rate R2):
-    # mean_rate, smoothing, GPFA x 3 seeds x 2 tasks, NDT lorenz_rates seeds 0-2 and chaotic_rnn_rates seeds 0-1
-    assert len(records) == 68 and checked == 42 * 6 + 3 * 2 + 23 * 1
+    # with 6 interval metrics each, 3 MC_Maze_Small val records with 2 each, 24 *_rates records with 1 (rate R2):
+    # mean_rate, smoothing, GPFA, NDT x 3 seeds x 2 tasks
+    assert len(records) == 69 and checked == 42 * 6 + 3 * 2 + 24 * 1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
